@@ -1,0 +1,241 @@
+# Makefile - kbuild-style build of tern.
+#
+#   make [<name>_defconfig|defconfig]   write $(O)/.config (default O=build)
+#   make                                build $(O)/tern from $(KCONFIG_CONFIG)
+#   make check | run | size | install | clean | help
+#
+# Each directory lists its objects in a Kbuild file, `obj-$(CONFIG_X) += x.o`.
+# Building from a complete .config needs only make, a C compiler and POSIX
+# shell tools: scripts/kconfig-header.sh turns .config into the C header.
+# Only the config targets (defconfig, menuconfig, ...) run kconfiglib.
+
+VERSION := $(shell cat VERSION)
+
+srctree := $(CURDIR)
+O ?= build
+override O := $(patsubst %/,%,$(O))
+KCONFIG_CONFIG ?= $(O)/.config
+export KCONFIG_CONFIG
+
+# Toolchain: CC and AR default to $(CROSS_COMPILE)gcc/ar only when they are
+# make's built-in defaults; anything the user set wins.
+ifeq ($(origin CC),default)
+CC := $(CROSS_COMPILE)gcc
+endif
+ifeq ($(origin AR),default)
+AR := $(CROSS_COMPILE)ar
+endif
+STRIP ?= $(CROSS_COMPILE)strip
+SIZE ?= $(CROSS_COMPILE)size
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+INSTALL ?= install
+RUNNER ?=
+
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/tern
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+endif
+LOCALSTATEDIR ?= /var
+
+# User flags are kept as given and come after ours, so they can override.
+CFLAGS ?= -O2 -g
+WERROR ?= 1
+TERN_CFLAGS := -std=c11 -pedantic -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
+ifeq ($(WERROR),1)
+TERN_CFLAGS += -Werror
+endif
+TERN_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 \
+	-DTERN_VERSION='"$(VERSION)"' \
+	-DTERN_SYSCONFDIR='"$(SYSCONFDIR)"' \
+	-DTERN_LOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
+	-I$(O)/include -I$(srctree)
+
+ifneq ($(V),1)
+Q := @
+quiet = @printf '  %-8s %s\n' '$(1)' '$(2)';
+else
+Q :=
+quiet =
+endif
+
+config_targets := %config menuconfig oldconfig olddefconfig savedefconfig \
+	allnoconfig allyesconfig randconfig help clean distclean deps
+goals := $(if $(MAKECMDGOALS),$(MAKECMDGOALS),all)
+ifneq ($(filter-out $(config_targets),$(goals)),)
+need_config := 1
+endif
+
+-include $(KCONFIG_CONFIG)
+
+# Libraries: pkg-config where the library ships a .pc file, plain -l else.
+static := $(if $(filter y,$(CONFIG_STATIC)),--static)
+LIBUV_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libuv 2>/dev/null)
+# Debian names libuv's static library libuv_a (libuv-static.pc).
+LIBUV_LIBS ?= $(or $(shell $(PKG_CONFIG) $(static) --libs $(if $(static),libuv-static,libuv) 2>/dev/null),-luv)
+LDNS_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags ldns 2>/dev/null)
+# ldns.pc does not list OpenSSL (ldns uses its RAND_*) for static links.
+LDNS_LIBS ?= $(or $(shell $(PKG_CONFIG) $(static) --libs ldns 2>/dev/null),-lldns) \
+	$(if $(static),-lcrypto)
+MBEDTLS_CFLAGS ?=
+MBEDTLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
+CMOCKA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS ?= $(or $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null),-lcmocka)
+
+dep-cflags-y := $(LIBUV_CFLAGS)
+dep-cflags-$(CONFIG_DNS) += $(LDNS_CFLAGS)
+dep-cflags-$(CONFIG_TLS) += $(MBEDTLS_CFLAGS)
+dep-libs-y :=
+dep-libs-$(CONFIG_DNS) += $(LDNS_LIBS)
+dep-libs-$(CONFIG_TLS) += $(MBEDTLS_LIBS)
+dep-libs-y += $(LIBUV_LIBS)
+static-ldflags-$(CONFIG_STATIC) := -static
+
+ALL_CPPFLAGS = $(TERN_CPPFLAGS) $(dep-cflags-y) $(CPPFLAGS)
+ALL_CFLAGS = $(TERN_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = $(static-ldflags-y) $(LDFLAGS) $(EXTRA_LDFLAGS)
+
+# Objects: each directory's Kbuild appends to obj-y.
+subdirs := core dns tls events ports
+tern-objs :=
+define collect
+obj-y :=
+include $(srctree)/$(1)/Kbuild
+tern-objs += $$(addprefix $(O)/$(1)/,$$(obj-y))
+endef
+$(foreach d,$(subdirs),$(eval $(call collect,$(d))))
+main-obj := $(O)/core/main.o
+lib-objs := $(filter-out $(main-obj),$(tern-objs))
+
+autoconf := $(O)/include/generated/autoconf.h
+flags-file := $(O)/.build-flags
+
+.PHONY: all
+all: $(O)/tern
+
+ifeq ($(need_config),1)
+ifeq ($(wildcard $(KCONFIG_CONFIG)),)
+$(KCONFIG_CONFIG):
+	@echo "tern: no $(KCONFIG_CONFIG); writing the default (router) config" >&2
+	$(Q)$(MAKE) --no-print-directory defconfig
+endif
+endif
+
+$(autoconf): $(KCONFIG_CONFIG) scripts/kconfig-header.sh
+	@mkdir -p $(dir $@)
+	$(call quiet,GEN,$@)sh scripts/kconfig-header.sh $(KCONFIG_CONFIG) > $@.tmp && mv $@.tmp $@
+
+# Rebuild everything when the compiler or its flags change.
+flags-now = $(subst ','\'',$(strip $(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)))
+$(flags-file): FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(flags-now)' | cmp -s - $@ || printf '%s\n' '$(flags-now)' > $@
+
+$(O)/%.o: $(srctree)/%.c $(autoconf) $(flags-file)
+	@mkdir -p $(dir $@)
+	$(call quiet,CC,$@)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/libtern.a: $(lib-objs)
+	$(call quiet,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/tern: $(main-obj) $(O)/libtern.a
+	$(call quiet,LD,$@)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(main-obj) \
+		$(O)/libtern.a $(dep-libs-y) $(LDLIBS)
+
+-include $(tern-objs:.o=.d)
+
+# ---------------------------------------------------------------- config
+
+# The config targets need kconfiglib; install it (Debian) when missing.
+need-kconfiglib = { $(PYTHON) -c 'import kconfiglib' 2>/dev/null || \
+	ports/debian/install-deps.sh kconfig || { \
+	echo "tern: the config targets need python3-kconfiglib ($(PYTHON))" >&2; exit 1; }; }
+kconfig-tool = $(Q)$(need-kconfiglib) && mkdir -p $(dir $(KCONFIG_CONFIG)) && \
+	srctree=$(srctree) $(PYTHON) -m
+
+.PHONY: defconfig menuconfig oldconfig olddefconfig \
+	savedefconfig allnoconfig allyesconfig randconfig
+
+%_defconfig: configs/%_defconfig FORCE
+	$(kconfig-tool) defconfig --kconfig Kconfig $<
+defconfig: router_defconfig
+menuconfig oldconfig olddefconfig allnoconfig allyesconfig:
+	$(kconfig-tool) $@ Kconfig
+savedefconfig:
+	$(kconfig-tool) savedefconfig --kconfig Kconfig --out $(O)/defconfig
+randconfig:
+	$(Q)$(need-kconfiglib) && mkdir -p $(dir $(KCONFIG_CONFIG)) && \
+		srctree=$(srctree) $(PYTHON) scripts/randconfig.py $(SEED)
+
+# ---------------------------------------------------------------- tests
+
+include $(srctree)/tests/Kbuild
+
+# ---------------------------------------------------------------- install
+
+.PHONY: install
+install: $(O)/tern
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(O)/tern $(DESTDIR)$(SBINDIR)/tern
+	ln -sf tern $(DESTDIR)$(SBINDIR)/sendmail
+	ln -sf tern $(DESTDIR)$(SBINDIR)/mailq
+	$(INSTALL) -m 0644 docs/tern.8 $(DESTDIR)$(MANDIR)/man8/tern.8
+	$(INSTALL) -m 0644 docs/tern.conf.5 $(DESTDIR)$(MANDIR)/man5/tern.conf.5
+	$(INSTALL) -m 0644 docs/tern.conf.example $(DESTDIR)$(DOCDIR)/tern.conf.example
+	test -e $(DESTDIR)$(SYSCONFDIR)/tern.conf || \
+		$(INSTALL) -m 0644 docs/tern.conf.example $(DESTDIR)$(SYSCONFDIR)/tern.conf
+
+# ---------------------------------------------------------------- run, size
+
+RUN_DIR := $(O)/run
+.PHONY: run run-now deps
+deps:
+	@ports/debian/install-deps.sh build
+run:
+	@ports/debian/install-deps.sh build
+	$(Q)$(MAKE) --no-print-directory run-now
+run-now: $(O)/tern
+	@mkdir -p $(RUN_DIR)/spool
+	@sed -e 's|@RUN_DIR@|$(abspath $(RUN_DIR))|g' docs/tern.conf.run > $(RUN_DIR)/tern.conf
+	@echo "tern: serving on 127.0.0.1:2525 with $(RUN_DIR)/tern.conf (Ctrl-C stops)" >&2
+	$(RUNNER) $(O)/tern -C $(RUN_DIR)/tern.conf serve
+
+.PHONY: size
+size: $(O)/tern
+	@sh scripts/size.sh $(O)/tern "$(SIZE)" "$(STRIP)" $(O)/size.baseline
+
+.PHONY: size-baseline
+size-baseline: $(O)/tern
+	@sh scripts/size.sh $(O)/tern "$(SIZE)" "$(STRIP)" > $(O)/size.baseline
+	@echo "saved $(O)/size.baseline" >&2
+
+# ---------------------------------------------------------------- misc
+
+.PHONY: clean distclean help FORCE
+FORCE:
+clean:
+	rm -rf $(O)/core $(O)/dns $(O)/tls $(O)/events $(O)/ports $(O)/tests \
+		$(O)/include $(O)/tern $(O)/libtern.a $(O)/asan $(flags-file)
+distclean:
+	rm -rf $(O)
+
+help:
+	@echo 'Config:  <name>_defconfig (tiny router full), defconfig (= router),'
+	@echo '         menuconfig oldconfig olddefconfig savedefconfig allnoconfig'
+	@echo '         allyesconfig randconfig            (need python3-kconfiglib)'
+	@echo 'Build:   all (default), install, size, size-baseline, clean, distclean'
+	@echo 'Test:    check (unit, integration, unit again under ASan+UBSan),'
+	@echo '         unit-check, integration-check, sanitize-check, configs-check'
+	@echo 'Run:     run (tern serve on 127.0.0.1:2525, spool under $(O)/run)'
+	@echo 'Vars:    O= KCONFIG_CONFIG= CROSS_COMPILE= CC= CFLAGS= CPPFLAGS= LDFLAGS='
+	@echo '         LDLIBS= EXTRA_CFLAGS= PKG_CONFIG= PYTHON= V=1 WERROR=0 RUNNER='
+	@echo '         DESTDIR= PREFIX= SYSCONFDIR= MBEDTLS_LIBS= LIBUV_LIBS= LDNS_LIBS='
+.SECONDARY:

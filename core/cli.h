@@ -1,0 +1,39 @@
+/*
+ * cli.h - the subcommands of the tern binary (DESIGN.md "Command line").
+ *
+ * main() parses the global options (-C FILE), then calls one command with
+ * the remaining arguments (argv[0] is the command name). Each command
+ * returns a sysexits.h code.
+ */
+#ifndef TERN_CLI_H
+#define TERN_CLI_H
+
+#include <stdio.h>
+
+struct config;
+
+/* sysexits.h values, spelled out so the code does not depend on the header */
+enum {
+	EXIT_OK = 0, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOINPUT_ = 66,
+	EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71,
+	EX_CANTCREAT_ = 73, EX_IOERR_ = 74, EX_TEMPFAIL_ = 75, EX_NOPERM_ = 77,
+	EX_CONFIG_ = 78
+};
+
+struct cli {
+	const char *config_file;	/* -C, or the default */
+	int config_given;		/* -C was on the command line */
+	int verbose;
+};
+
+/* cli_config_load - load cli->config_file, printing errors; NULL on error */
+struct config *cli_config_load(const struct cli *cli);
+
+int cmd_version(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);
+
+/* version_modules - "sendmail smtp-server ..." of this build */
+const char *version_modules(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,141 @@
+"""harness.py - helpers shared by the integration tests.
+
+A Tern object is one tern installation in a private temporary directory:
+its config file, spool and log. It runs tern commands and starts and stops
+`tern serve`. Nothing here fakes tern: tests see what a user would see.
+"""
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+TERN = None
+BUILD = None
+RUNNER = []
+CONFIG = {}
+
+
+def setup(tern, build, runner=""):
+    """Record where the binary is and read the build's .config."""
+    global TERN, BUILD, RUNNER
+    TERN, BUILD = tern, build
+    RUNNER = shlex.split(runner)
+    CONFIG.clear()
+    cfg = os.environ.get("KCONFIG_CONFIG") or os.path.join(build, ".config")
+    with open(cfg) as f:
+        for line in f:
+            m = re.match(r"^(CONFIG_\w+)=(.*)$", line.strip())
+            if m:
+                CONFIG[m.group(1)] = m.group(2).strip('"')
+
+
+def enabled(sym):
+    return CONFIG.get(sym) == "y"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=10.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for %s" % what)
+
+
+class Tern:
+    """A private tern: directory, config, log; run commands, serve."""
+
+    def __init__(self, config="", main_extra=""):
+        self.dir = tempfile.mkdtemp(prefix="tern-it-")
+        self.spool = os.path.join(self.dir, "spool")
+        self.log = os.path.join(self.dir, "main.log")
+        self.conf = os.path.join(self.dir, "tern.conf")
+        self.port = free_port()
+        self.proc = None
+        self.write_config(config, main_extra)
+
+    def default_main(self):
+        lines = ["primary_hostname = tern.test",
+                 "spool_directory = %s" % self.spool,
+                 "log_file = %s" % self.log]
+        if enabled("CONFIG_SMTP_SERVER"):
+            lines.append("listen = 127.0.0.1:%d" % self.port)
+        return "\n".join(lines) + "\n"
+
+    def write_config(self, config="", main_extra=""):
+        """config replaces everything after [main]'s defaults."""
+        text = "[main]\n" + self.default_main() + main_extra + "\n" + config
+        if not enabled("CONFIG_ROUTER_DNSLOOKUP") and "[router" not in text:
+            text += "\n[router smarthost]\nhosts = 127.0.0.1:%d\n" % free_port()
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def cmd(self, *args, input=None, timeout=30, env=None):
+        """Run `tern -C conf ARGS`; returns CompletedProcess (text)."""
+        argv = RUNNER + [TERN, "-C", self.conf] + list(args)
+        return subprocess.run(argv, input=input, capture_output=True,
+                              text=True, timeout=timeout, env=env)
+
+    def serve(self, wait_log="daemon started"):
+        argv = RUNNER + [TERN, "-C", self.conf, "serve"]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        if wait_log:
+            wait_for(lambda: self.proc.poll() is not None or
+                     wait_log in self.read_log(), what="'%s' in the log" % wait_log)
+            if self.proc.poll() is not None:
+                out, err = self.proc.communicate()
+                raise AssertionError("tern serve exited %d: %s%s" %
+                                     (self.proc.returncode, out, err))
+        return self.proc
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Stop serve; returns its exit code."""
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("tern serve did not stop on %s" % sig)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def read_log(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc:
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
