@@ -1,0 +1,658 @@
+/*
+ * spool.c - files of the queue: create, commit, lock, read, list,
+ * recover (spool.h; the format is described in spool_env.c).
+ *
+ * Crash safety, step by step (tests/unit/test_spool.c stops after each):
+ *   1. tmp/ID created O_EXCL and write-locked; envelope and data written.
+ *      A crash leaves a tmp file: removed at the next start.
+ *   2. fdatasync(tmp/ID): the bytes are on disk, the name may not be.
+ *   3. rename to queue/ID: the message is complete wherever it is seen.
+ *   4. fsync(queue/): the name is on disk. Only now is 250 sent.
+ * A message seen in queue/ is always complete, because it got there by
+ * rename after its data was synced.
+ */
+#include "core/spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+struct spool_held {
+	struct spool_held *next;
+	char id[SPOOL_ID_LEN + 1];
+};
+
+struct spool {
+	char *dir;
+	int tmpfd, queuefd;
+	long long last_us;		/* last ID time, microseconds */
+	struct spool_held *held;	/* IDs this process has locked */
+};
+
+struct spool_writer {
+	struct spool *sp;
+	char id[SPOOL_ID_LEN + 1];
+	int fd;
+	int linked;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int spool_lock_fd(int fd, int wait)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) < 0) {
+		if (errno == EINTR)
+			continue;
+		return errno == EACCES ? -EAGAIN : -errno;
+	}
+	return 0;
+}
+
+static int spool_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int spool_datasync(int fd)
+{
+	while (fdatasync(fd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int spool_opendir_at(int at, const char *name, int create)
+{
+	int fd;
+
+	if (create && mkdirat(at, name, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* ------------------------------------------------------------ open */
+
+int spool_open(const char *dir, int create, struct spool **out,
+    char *err, size_t errlen)
+{
+	struct spool *sp;
+	struct stat st;
+	int dfd = -1, r;
+
+	*out = NULL;
+	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return r;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
+		return r;
+	}
+	if (fstat(dfd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot stat %s: %s", dir, strerror(errno));
+		close(dfd);
+		return r;
+	}
+	if (st.st_mode & 0022) {
+		snprintf(err, errlen, "%s is writable by group or others (mode %04o): "
+		    "the spool must be private", dir, (unsigned)(st.st_mode & 07777));
+		close(dfd);
+		return -EPERM;
+	}
+	sp = calloc(1, sizeof(*sp));
+	if (!sp || !(sp->dir = strdup(dir))) {
+		free(sp);
+		close(dfd);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	sp->tmpfd = spool_opendir_at(dfd, "tmp", create);
+	sp->queuefd = sp->tmpfd < 0 ? -1 : spool_opendir_at(dfd, "queue", create);
+	r = sp->tmpfd < 0 ? sp->tmpfd : sp->queuefd;
+	close(dfd);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot open %s/%s: %s", dir,
+		    sp->tmpfd < 0 ? "tmp" : "queue", strerror(-r));
+		spool_close(sp);
+		return r;
+	}
+	if (create && (fsync(sp->queuefd) < 0 || fsync(sp->tmpfd) < 0)) {
+		r = -errno;
+		snprintf(err, errlen, "cannot sync %s: %s", dir, strerror(errno));
+		spool_close(sp);
+		return r;
+	}
+	*out = sp;
+	return 0;
+}
+
+void spool_close(struct spool *sp)
+{
+	if (!sp)
+		return;
+	while (sp->held) {
+		struct spool_held *h = sp->held;
+
+		sp->held = h->next;
+		free(h);
+	}
+	if (sp->tmpfd >= 0)
+		close(sp->tmpfd);
+	if (sp->queuefd >= 0)
+		close(sp->queuefd);
+	free(sp->dir);
+	free(sp);
+}
+
+const char *spool_dir(const struct spool *sp)
+{
+	return sp->dir;
+}
+
+/* ------------------------------------------------------------ writer */
+
+static void spool_base62(char *out, unsigned long long v, int n)
+{
+	static const char digits[] =
+	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+	while (n-- > 0) {
+		out[n] = digits[v % 62];
+		v /= 62;
+	}
+}
+
+/* spool_id_make - "tttttt-pppppp-uuuu": seconds, pid, microseconds. A
+ * process never makes the same ID twice (last_us only grows) and no two
+ * live processes share a pid. */
+static void spool_id_make(struct spool *sp, long long now, char *id)
+{
+	struct timeval tv;
+	long long us;
+
+	gettimeofday(&tv, NULL);
+	if (now <= 0)
+		now = tv.tv_sec;
+	us = now * 1000000LL + tv.tv_usec;
+	if (us <= sp->last_us)
+		us = sp->last_us + 1;
+	sp->last_us = us;
+	spool_base62(id, (unsigned long long)(us / 1000000), 6);
+	id[6] = '-';
+	spool_base62(id + 7, (unsigned long long)getpid(), 6);
+	id[13] = '-';
+	spool_base62(id + 14, (unsigned long long)(us % 1000000), 4);
+	id[SPOOL_ID_LEN] = '\0';
+}
+
+int spool_writer_new(struct spool *sp, long long now, struct spool_writer **out)
+{
+	struct spool_writer *w;
+	int tries, r;
+
+	*out = NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->sp = sp;
+	w->fd = -1;
+	for (tries = 0; tries < 100; tries++) {
+		struct stat st;
+
+		spool_id_make(sp, now, w->id);
+		/* a queued message of an earlier boot may have this ID */
+		if (fstatat(sp->queuefd, w->id, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		w->fd = openat(sp->tmpfd, w->id,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (w->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (w->fd < 0) {
+		r = tries >= 100 ? -EEXIST : -errno;
+		free(w);
+		return r;
+	}
+	if ((r = spool_lock_fd(w->fd, 0)) < 0) {
+		unlinkat(sp->tmpfd, w->id, 0);
+		close(w->fd);
+		free(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+const char *spool_writer_id(const struct spool_writer *w)
+{
+	return w->id;
+}
+
+int spool_writer_fd(const struct spool_writer *w)
+{
+	return w->fd;
+}
+
+int spool_writer_write(struct spool_writer *w, const void *buf, size_t len)
+{
+	return spool_write_all(w->fd, buf, len);
+}
+
+int spool_writer_sync(struct spool_writer *w)
+{
+	return spool_datasync(w->fd);
+}
+
+int spool_writer_link(struct spool_writer *w)
+{
+	if (renameat(w->sp->tmpfd, w->id, w->sp->queuefd, w->id) < 0)
+		return -errno;
+	w->linked = 1;
+	return 0;
+}
+
+int spool_dir_sync(struct spool *sp)
+{
+	while (fsync(sp->queuefd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int spool_writer_commit(struct spool_writer *w, unsigned *fsyncs)
+{
+	int r;
+
+	*fsyncs = 0;
+	if ((r = spool_writer_sync(w)) < 0)
+		return r;
+	(*fsyncs)++;
+	if ((r = spool_writer_link(w)) < 0)
+		return r;
+	r = spool_dir_sync(w->sp);
+	(*fsyncs)++;
+	return r;
+}
+
+void spool_writer_free(struct spool_writer *w)
+{
+	if (!w)
+		return;
+	if (!w->linked)
+		unlinkat(w->sp->tmpfd, w->id, 0);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+}
+
+/* ------------------------------------------------------------ list */
+
+static int spool_id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* spool_scan - names in a directory (fd duplicated, not consumed) */
+static int spool_scan(int dirfd, char ***names, size_t *n, int ids_only)
+{
+	char **v = NULL;
+	size_t cnt = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd = dup(dirfd);
+
+	*names = NULL;
+	*n = 0;
+	if (fd < 0)
+		return -errno;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return -errno;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		char *s;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (ids_only && !spool_id_valid(de->d_name))
+			continue;
+		if (cnt == cap) {
+			char **nv = realloc(v, (cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (!nv)
+				goto nomem;
+			v = nv;
+			cap = cap ? cap * 2 : 64;
+		}
+		if (!(s = strdup(de->d_name)))
+			goto nomem;
+		v[cnt++] = s;
+	}
+	closedir(d);
+	qsort(v, cnt, sizeof(*v), spool_id_cmp);
+	*names = v;
+	*n = cnt;
+	return 0;
+nomem:
+	closedir(d);
+	spool_list_free(v, cnt);
+	return -ENOMEM;
+}
+
+int spool_list(struct spool *sp, char ***ids, size_t *n)
+{
+	return spool_scan(sp->queuefd, ids, n, 1);
+}
+
+void spool_list_free(char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* ------------------------------------------------------------ recover */
+
+int spool_recover(struct spool *sp, unsigned *removed)
+{
+	char **names;
+	size_t n, i;
+	int r;
+
+	*removed = 0;
+	if ((r = spool_scan(sp->tmpfd, &names, &n, 0)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		int fd = openat(sp->tmpfd, names[i], O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+
+		if (fd < 0) {
+			if (errno != ENOENT && unlinkat(sp->tmpfd, names[i], 0) == 0)
+				(*removed)++;
+			continue;
+		}
+		/* a writer in another process holds its lock: leave it */
+		if (spool_lock_fd(fd, 0) == 0 && unlinkat(sp->tmpfd, names[i], 0) == 0)
+			(*removed)++;
+		close(fd);
+	}
+	spool_list_free(names, n);
+	if ((r = spool_scan(sp->queuefd, &names, &n, 0)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(names[i]);
+		struct stat st;
+		char id[SPOOL_ID_LEN + 1];
+
+		if (l != SPOOL_ID_LEN + 3 || strcmp(names[i] + SPOOL_ID_LEN, ".st") != 0)
+			continue;
+		memcpy(id, names[i], SPOOL_ID_LEN);
+		id[SPOOL_ID_LEN] = '\0';
+		if (fstatat(sp->queuefd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT && unlinkat(sp->queuefd, names[i], 0) == 0)
+			(*removed)++;
+	}
+	spool_list_free(names, n);
+	if (*removed)
+		(void)fsync(sp->tmpfd);
+	return 0;
+}
+
+/* ------------------------------------------------------------ messages */
+
+static int spool_held_add(struct spool *sp, const char *id)
+{
+	struct spool_held *h;
+
+	for (h = sp->held; h; h = h->next)
+		if (strcmp(h->id, id) == 0)
+			return -EAGAIN;
+	if (!(h = calloc(1, sizeof(*h))))
+		return -ENOMEM;
+	memcpy(h->id, id, SPOOL_ID_LEN + 1);
+	h->next = sp->held;
+	sp->held = h;
+	return 0;
+}
+
+static void spool_held_del(struct spool *sp, const char *id)
+{
+	struct spool_held **p;
+
+	for (p = &sp->held; *p; p = &(*p)->next)
+		if (strcmp((*p)->id, id) == 0) {
+			struct spool_held *h = *p;
+
+			*p = h->next;
+			free(h);
+			return;
+		}
+}
+
+/* spool_read_at - read up to len bytes at off; returns bytes or -errno */
+static long spool_read_at(int fd, char *buf, size_t len, long long off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + (long long)got));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+int spool_msg_open(struct spool *sp, const char *id, int lock,
+    struct spool_msg **out, char *err, size_t errlen)
+{
+	struct spool_msg *m = NULL;
+	char stname[SPOOL_ID_LEN + 4];
+	char *buf = NULL;
+	struct stat st;
+	size_t off;
+	long n;
+	int r, fd = -1;
+
+	*out = NULL;
+	if (!spool_id_valid(id)) {
+		snprintf(err, errlen, "'%s' is not a queue ID", id);
+		return -EINVAL;
+	}
+	if (lock && (r = spool_held_add(sp, id)) < 0) {
+		snprintf(err, errlen, "%s is in use", id);
+		return r;
+	}
+	fd = openat(sp->queuefd, id, (lock ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", id, strerror(errno));
+		goto fail;
+	}
+	if (lock && (r = spool_lock_fd(fd, 0)) < 0) {
+		snprintf(err, errlen, "%s is locked by another process", id);
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", id, strerror(errno));
+		goto fail;
+	}
+	/* it may have been delivered and removed while we waited */
+	if (st.st_nlink == 0) {
+		r = -ENOENT;
+		snprintf(err, errlen, "%s: gone", id);
+		goto fail;
+	}
+	buf = malloc(SPOOL_ENV_MAX + 1);
+	m = calloc(1, sizeof(*m));
+	if (!buf || !m) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((n = spool_read_at(fd, buf, SPOOL_ENV_MAX, 0)) < 0) {
+		r = (int)n;
+		snprintf(err, errlen, "%s: %s", id, strerror(-r));
+		goto fail;
+	}
+	m->env = spool_env_parse(buf, (size_t)n, &off, err, errlen);
+	if (!m->env) {
+		r = -EINVAL;
+		goto fail;
+	}
+	memcpy(m->env->id, id, SPOOL_ID_LEN + 1);
+	memcpy(m->id, id, SPOOL_ID_LEN + 1);
+	m->sp = sp;
+	m->fd = fd;
+	m->locked = lock;
+	m->data_off = (long long)off;
+	m->data_size = (long long)st.st_size - (long long)off;
+	m->mtime = (long long)st.st_mtime;
+	m->st_fd = -1;
+	/* fold the state file, if any */
+	snprintf(stname, sizeof(stname), "%s.st", id);
+	{
+		int sfd = openat(sp->queuefd, stname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+		if (sfd >= 0) {
+			struct stat sst;
+			char *sbuf = NULL;
+
+			if (fstat(sfd, &sst) == 0 && sst.st_size > 0 &&
+			    sst.st_size < 16 * 1024 * 1024 &&
+			    (sbuf = malloc((size_t)sst.st_size)) != NULL &&
+			    (n = spool_read_at(sfd, sbuf, (size_t)sst.st_size, 0)) > 0 &&
+			    spool_state_apply(m->env, sbuf, (size_t)n, &m->bounced) < 0) {
+				free(sbuf);
+				close(sfd);
+				r = -ENOMEM;
+				snprintf(err, errlen, "out of memory");
+				m->fd = -1;
+				goto fail;
+			}
+			free(sbuf);
+			close(sfd);
+		} else if (errno != ENOENT) {
+			r = -errno;
+			snprintf(err, errlen, "%s: %s", stname, strerror(errno));
+			m->fd = -1;
+			goto fail;
+		}
+	}
+	free(buf);
+	*out = m;
+	return 0;
+fail:
+	if (m) {
+		spool_env_free(m->env);
+		free(m);
+	}
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	if (lock)
+		spool_held_del(sp, id);
+	return r;
+}
+
+void spool_msg_close(struct spool_msg *m)
+{
+	if (!m)
+		return;
+	if (m->st_fd >= 0)
+		close(m->st_fd);
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->locked)
+		spool_held_del(m->sp, m->id);
+	spool_env_free(m->env);
+	free(m);
+}
+
+int spool_msg_state_append(struct spool_msg *m, const char *line, size_t len)
+{
+	int r, created = 0;
+
+	if (!m->locked)
+		return -EPERM;
+	if (m->st_fd < 0) {
+		char stname[SPOOL_ID_LEN + 4];
+		struct stat st;
+
+		snprintf(stname, sizeof(stname), "%s.st", m->id);
+		m->st_fd = openat(m->sp->queuefd, stname,
+		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (m->st_fd < 0)
+			return -errno;
+		if (fstat(m->st_fd, &st) < 0)
+			return -errno;
+		if (st.st_size == 0) {
+			static const char head[] = "tern-state: 1\n";
+
+			created = 1;
+			if ((r = spool_write_all(m->st_fd, head, sizeof(head) - 1)) < 0)
+				return r;
+		}
+	}
+	if ((r = spool_write_all(m->st_fd, line, len)) < 0)
+		return r;
+	if ((r = spool_datasync(m->st_fd)) < 0)
+		return r;
+	return created ? spool_dir_sync(m->sp) : 0;
+}
+
+int spool_msg_remove(struct spool_msg *m)
+{
+	char stname[SPOOL_ID_LEN + 4];
+
+	if (!m->locked)
+		return -EPERM;
+	/* the message first: a state file left alone is swept at startup */
+	if (unlinkat(m->sp->queuefd, m->id, 0) < 0 && errno != ENOENT)
+		return -errno;
+	snprintf(stname, sizeof(stname), "%s.st", m->id);
+	if (unlinkat(m->sp->queuefd, stname, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
