@@ -177,6 +177,7 @@ randconfig:
 # ---------------------------------------------------------------- tests
 
 include $(srctree)/tests/Kbuild
+include $(srctree)/tests/fuzz/Kbuild
 
 # ---------------------------------------------------------------- install
 

@@ -10,6 +10,8 @@
 
 #include <stdio.h>
 
+#include "core/kconfig.h"
+
 struct config;
 
 /* sysexits.h values, spelled out so the code does not depend on the header */
@@ -32,6 +34,15 @@ struct config *cli_config_load(const struct cli *cli);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_send(struct cli *cli, int argc, char **argv);
+int cmd_queue(struct cli *cli, int argc, char **argv);
+/* cmd_sendmail - tern called as sendmail or mailq (argv[0]) */
+#ifdef CONFIG_SENDMAIL
+int cmd_sendmail(struct cli *cli, int argc, char **argv);
+#else
+static inline int cmd_sendmail(struct cli *cli, int argc, char **argv)
+{ (void)cli; (void)argc; (void)argv; return EX_UNAVAILABLE_; }
+#endif
 
 /* version_modules - "sendmail smtp-server ..." of this build */
 const char *version_modules(char *buf, size_t len);

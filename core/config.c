@@ -860,6 +860,7 @@ struct config *config_load_string(const char *file, const char *text,
 		if (*s == '\n')
 			s++;
 	}
+	cfg->refs = 1;
 	if (p.nerr == 0)
 		cfg_finish(&p);
 	free(p.router_set);
@@ -945,6 +946,18 @@ void config_free(struct config *cfg)
 	free(cfg->alias);
 	free(cfg->file);
 	free(cfg);
+}
+
+struct config *config_hold(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
+void config_release(struct config *cfg)
+{
+	if (cfg && --cfg->refs == 0)
+		config_free(cfg);
 }
 
 const struct config_transport *config_transport_find(const struct config *cfg,

@@ -68,6 +68,7 @@ struct config_alias {
 };
 
 struct config {
+	unsigned refs;		/* config_hold/config_release; 1 at load */
 	char *file;
 	struct config_main main;
 	struct config_router *router;
@@ -83,6 +84,11 @@ struct config *config_load(const char *file, FILE *errors);
 struct config *config_load_string(const char *file, const char *text,
     FILE *errors);
 void config_free(struct config *cfg);
+/* config_hold / config_release - a session that outlives a reload holds
+ * the config it started with; release frees it when the last holder
+ * lets go (config_load's reference counts as one) */
+struct config *config_hold(struct config *cfg);
+void config_release(struct config *cfg);
 /* config_show - the effective configuration, every option, as tern.conf */
 void config_show(const struct config *cfg, FILE *out);
 /* config_transport_find - by name, or NULL */

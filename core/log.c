@@ -21,7 +21,7 @@
 
 #define LOG_LINE_MAX 4096
 
-enum log_kind { LOG_K_STDERR, LOG_K_FILE, LOG_K_SYSLOG };
+enum log_kind { LOG_K_STDERR, LOG_K_FILE, LOG_K_SYSLOG, LOG_K_NONE };
 
 static struct {
 	enum log_kind kind;
@@ -47,6 +47,10 @@ int log_open(const char *target)
 		log_close();
 		log_state.kind = LOG_K_STDERR;
 		log_state.fd = 2;
+	} else if (strcmp(target, "none") == 0) {
+		log_close();
+		log_state.kind = LOG_K_NONE;
+		log_state.fd = -1;
 	} else if (strcmp(target, "syslog") == 0) {
 		if (!IS_ENABLED(CONFIG_LOG_SYSLOG))
 			return -ENOTSUP;
@@ -114,7 +118,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(line + off, sizeof(line) - off - 1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0 || log_state.kind == LOG_K_NONE)
 		return;
 	off += (size_t)n < sizeof(line) - off - 1 ? (size_t)n : sizeof(line) - off - 2;
 	for (i = start; i < off; i++)

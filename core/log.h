@@ -12,7 +12,8 @@
 
 enum log_level { LOG_L_INFO, LOG_L_WARN, LOG_L_ERR };
 
-/* log_open - 0, or -errno with nothing changed */
+/* log_open - target is a path, "syslog", "stderr" or "none";
+ * 0, or -errno with nothing changed */
 int log_open(const char *target);
 int log_reopen(void);
 void log_close(void);

@@ -23,12 +23,16 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "version", cmd_version, 1, NULL },
 	{ "config", cmd_config, 1, NULL },
 	{ "serve", cmd_serve, 1, NULL },
+	{ "send", cmd_send, 1, NULL },
+	{ "queue", cmd_queue, 1, NULL },
 };
 
 static void cli_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: tern [-C FILE] serve\n"
+	    "       tern [-C FILE] send [-odb|-odi|-odq] [-f SENDER] [-F NAME] [-t] [-i] [RCPT...]\n"
+	    "       tern [-C FILE] queue [list] | run | remove ID...\n"
 	    "       tern [-C FILE] config check|show\n"
 	    "       tern version [-v]\n"
 	    "Config file: -C FILE, default %s/tern.conf. See tern(8).\n",
@@ -43,9 +47,19 @@ struct config *cli_config_load(const struct cli *cli)
 int main(int argc, char **argv)
 {
 	struct cli cli = { TERN_SYSCONFDIR "/tern.conf", 0, 0 };
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	size_t i;
 	int a = 1;
 
+	/* sendmail and mailq: the sendmail command line */
+	if (strcmp(prog, "sendmail") == 0 || strcmp(prog, "mailq") == 0) {
+		if (!IS_ENABLED(CONFIG_SENDMAIL)) {
+			fprintf(stderr, "%s: not in this build (CONFIG_SENDMAIL is off); "
+			    "use tern send\n", prog);
+			return EX_UNAVAILABLE_;
+		}
+		return cmd_sendmail(&cli, argc, argv);
+	}
 	while (a < argc && argv[a][0] == '-') {
 		if (strcmp(argv[a], "-C") == 0 && a + 1 < argc) {
 			cli.config_file = argv[a + 1];

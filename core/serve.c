@@ -19,6 +19,8 @@
 #include "core/counters.h"
 #include "core/kconfig.h"
 #include "core/log.h"
+#include "core/smtp_server.h"
+#include "core/spool.h"
 #include "tls/tls.h"
 
 struct serve {
@@ -26,6 +28,8 @@ struct serve {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct config *cfg;
 	const struct cli *cli;
+	struct spool *spool;
+	struct smtp_server *smtp;
 	int stop_signal;
 };
 
@@ -34,11 +38,29 @@ static void serve_close_cb(uv_handle_t *h)
 	(void)h;
 }
 
-static void serve_stop(struct serve *s)
+static void serve_close_signals(struct serve *s)
 {
 	uv_close((uv_handle_t *)&s->sig_term, serve_close_cb);
 	uv_close((uv_handle_t *)&s->sig_int, serve_close_cb);
 	uv_close((uv_handle_t *)&s->sig_hup, serve_close_cb);
+}
+
+static void serve_smtp_stopped(void *arg)
+{
+	struct serve *s = arg;
+
+	s->smtp = NULL;
+	serve_close_signals(s);
+}
+
+/* serve_stop - stop accepting; the loop ends when the last session has
+ * finished its commit and closed */
+static void serve_stop(struct serve *s)
+{
+	if (s->smtp)
+		smtp_server_stop(s->smtp, serve_smtp_stopped, s);
+	else
+		serve_close_signals(s);
 }
 
 static void serve_signal_cb(uv_signal_t *h, int signum)
@@ -57,7 +79,9 @@ static void serve_signal_cb(uv_signal_t *h, int signum)
 			    s->cli->config_file);
 			return;
 		}
-		config_free(s->cfg);
+		if (s->smtp)
+			smtp_server_reload(s->smtp, cfg);
+		config_release(s->cfg);
 		s->cfg = cfg;
 		log_info("SIGHUP: reloaded %s", s->cli->config_file);
 		return;
@@ -82,6 +106,8 @@ static int serve_signal_start(struct serve *s, uv_signal_t *h, int signum)
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
 	struct serve s;
+	char err[512];
+	unsigned removed;
 	int r, rc = EX_SOFTWARE_;
 
 	(void)argv;
@@ -100,6 +126,17 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		config_free(s.cfg);
 		return EX_CANTCREAT_;
 	}
+	if ((r = spool_open(s.cfg->main.spool_directory, 1, &s.spool, err, sizeof(err))) < 0) {
+		log_err("spool: %s", err);
+		fprintf(stderr, "tern: spool: %s\n", err);
+		rc = EX_CANTCREAT_;
+		goto out_cfg;
+	}
+	if ((r = spool_recover(s.spool, &removed)) < 0)
+		log_warn("spool recovery: %s", uv_strerror(r));
+	else if (removed)
+		log_info("spool recovery: removed %u unfinished file%s", removed,
+		    removed == 1 ? "" : "s");
 	if (IS_ENABLED(CONFIG_TLS) && (r = tls_rng_init()) != 0) {
 		log_err("cannot seed the random generator (mbedTLS error -0x%04x)",
 		    (unsigned)-r);
@@ -116,6 +153,16 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		log_err("cannot watch signals: %s", uv_strerror(r));
 		uv_walk(&s.loop, (uv_walk_cb)uv_close, NULL);
 		uv_run(&s.loop, UV_RUN_DEFAULT);
+		goto out_loop;
+	}
+	if (IS_ENABLED(CONFIG_SMTP_SERVER) &&
+	    (r = smtp_server_start(&s.loop, s.cfg, s.spool, NULL, NULL, &s.smtp,
+	    err, sizeof(err))) < 0) {
+		log_err("%s", err);
+		fprintf(stderr, "tern: %s\n", err);
+		serve_close_signals(&s);
+		uv_run(&s.loop, UV_RUN_DEFAULT);
+		rc = EX_UNAVAILABLE_;
 		goto out_loop;
 	}
 	log_info("tern %s daemon started: pid %ld, config %s", TERN_VERSION,
@@ -140,7 +187,8 @@ out_loop:
 		log_err("event loop closed with handles still open");
 out_cfg:
 	tls_rng_fini();
-	config_free(s.cfg);
+	spool_close(s.spool);
+	config_release(s.cfg);
 	log_close();
 	return rc;
 }

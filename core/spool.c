@@ -216,37 +216,62 @@ static void spool_id_make(struct spool *sp, long long now, char *id)
 	id[SPOOL_ID_LEN] = '\0';
 }
 
+int spool_writer_prepare(struct spool *sp, long long now, struct spool_writer **out)
+{
+	struct spool_writer *w = calloc(1, sizeof(*w));
+
+	*out = NULL;
+	if (!w)
+		return -ENOMEM;
+	w->sp = sp;
+	w->fd = -1;
+	spool_id_make(sp, now, w->id);
+	*out = w;
+	return 0;
+}
+
+int spool_writer_renew(struct spool_writer *w, long long now)
+{
+	if (w->fd >= 0)
+		return -EINVAL;
+	spool_id_make(w->sp, now, w->id);
+	return 0;
+}
+
+int spool_writer_create(struct spool_writer *w)
+{
+	struct stat st;
+	int r;
+
+	/* a queued message of an earlier boot may have this ID */
+	if (fstatat(w->sp->queuefd, w->id, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return -EEXIST;
+	w->fd = openat(w->sp->tmpfd, w->id,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (w->fd < 0)
+		return -errno;
+	if ((r = spool_lock_fd(w->fd, 0)) < 0) {
+		unlinkat(w->sp->tmpfd, w->id, 0);
+		close(w->fd);
+		w->fd = -1;
+		return r;
+	}
+	return 0;
+}
+
 int spool_writer_new(struct spool *sp, long long now, struct spool_writer **out)
 {
 	struct spool_writer *w;
 	int tries, r;
 
-	*out = NULL;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->sp = sp;
-	w->fd = -1;
-	for (tries = 0; tries < 100; tries++) {
-		struct stat st;
-
-		spool_id_make(sp, now, w->id);
-		/* a queued message of an earlier boot may have this ID */
-		if (fstatat(sp->queuefd, w->id, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		w->fd = openat(sp->tmpfd, w->id,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (w->fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (w->fd < 0) {
-		r = tries >= 100 ? -EEXIST : -errno;
-		free(w);
+	if ((r = spool_writer_prepare(sp, now, &w)) < 0)
 		return r;
+	for (tries = 0; tries < 100; tries++) {
+		if ((r = spool_writer_create(w)) != -EEXIST)
+			break;
+		spool_writer_renew(w, now);
 	}
-	if ((r = spool_lock_fd(w->fd, 0)) < 0) {
-		unlinkat(sp->tmpfd, w->id, 0);
-		close(w->fd);
+	if (r < 0) {
 		free(w);
 		return r;
 	}
@@ -310,7 +335,7 @@ void spool_writer_free(struct spool_writer *w)
 {
 	if (!w)
 		return;
-	if (!w->linked)
+	if (!w->linked && w->fd >= 0)
 		unlinkat(w->sp->tmpfd, w->id, 0);
 	if (w->fd >= 0)
 		close(w->fd);

@@ -64,6 +64,12 @@ const char *spool_dir(const struct spool *sp);
 int spool_recover(struct spool *sp, unsigned *removed);
 
 int spool_writer_new(struct spool *sp, long long now, struct spool_writer **out);
+/* The same in two halves, for the event loop: prepare (loop thread: the
+ * ID) and create (thread pool: the file). create returns -EEXIST when the
+ * ID is taken; then renew (loop thread) and create again. */
+int spool_writer_prepare(struct spool *sp, long long now, struct spool_writer **out);
+int spool_writer_renew(struct spool_writer *w, long long now);
+int spool_writer_create(struct spool_writer *w);
 const char *spool_writer_id(const struct spool_writer *w);
 int spool_writer_fd(const struct spool_writer *w);
 /* spool_writer_write - write all of buf (blocking: for the CLI and for

@@ -95,8 +95,11 @@ class Tern:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         if wait_log:
+            # a restart finds the old line in the log: wait for a new one
+            seen = self.read_log().count(wait_log)
             wait_for(lambda: self.proc.poll() is not None or
-                     wait_log in self.read_log(), what="'%s' in the log" % wait_log)
+                     self.read_log().count(wait_log) > seen,
+                     what="'%s' in the log" % wait_log)
             if self.proc.poll() is not None:
                 out, err = self.proc.communicate()
                 raise AssertionError("tern serve exited %d: %s%s" %
@@ -123,6 +126,41 @@ class Tern:
         rc = self.proc.returncode
         self.proc = None
         return rc
+
+    def sendmail(self, *args, input=None, name="sendmail", timeout=30):
+        """Run tern under the name sendmail (or mailq), as scripts do."""
+        link = os.path.join(self.dir, name)
+        if not os.path.exists(link):
+            os.symlink(TERN, link)
+        argv = RUNNER + [link, "-C", self.conf] + list(args)
+        return subprocess.run(argv, input=input, capture_output=True,
+                              timeout=timeout)
+
+    def smtp(self, source="127.0.0.1", timeout=10):
+        """An smtplib client connected to serve's listener."""
+        import smtplib
+        return smtplib.SMTP("127.0.0.1", self.port, local_hostname="client.test",
+                            source_address=(source, 0), timeout=timeout)
+
+    def raw(self, source="127.0.0.1", timeout=10):
+        """A plain socket to the listener, banner already read."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout,
+                                     source_address=(source, 0))
+        f = s.makefile("rb")
+        banner = f.readline()
+        assert banner.startswith(b"220 "), banner
+        return s, f
+
+    def queue_ids(self):
+        q = os.path.join(self.spool, "queue")
+        try:
+            return sorted(n for n in os.listdir(q) if not n.endswith(".st"))
+        except FileNotFoundError:
+            return []
+
+    def queue_file(self, qid):
+        with open(os.path.join(self.spool, "queue", qid), "rb") as f:
+            return f.read()
 
     def read_log(self):
         try:

@@ -1,0 +1,134 @@
+/*
+ * smtp_data.c - decode the SMTP DATA phase (smtp_data.h).
+ *
+ * Public: smtp_data_init, smtp_data_feed.
+ *
+ * Pure: no I/O, no globals, no allocation; the caller owns the state, the
+ * input and the output buffers. Implements RFC 5321 4.1.1.4 (the end of
+ * data is <CRLF>.<CRLF>), 4.5.2 (transparency: a leading dot is removed)
+ * and 4.5.3.1.6 (text line length), strictly: lines end only with CRLF.
+ *
+ * A byte-at-a-time state machine, so a chunk may end anywhere (between CR
+ * and LF, after the dot, ...) and the result does not depend on how the
+ * input was split. What a previous chunk left pending is only the state:
+ * at most one CR to emit later, so the output of one call is at most
+ * len + 1 bytes.
+ *
+ * Bare CR and bare LF are passed through unchanged and flagged, and they
+ * never start a line: after "\n" or "\r" a dot is plain text and "\n.\n",
+ * "\r.\r", "\n.\r\n", "\r\n.\n", "\r\n.\r" do not end the data. The caller
+ * rejects a message whose flags show them (smuggling resistance).
+ */
+#include "core/smtp_data.h"
+
+#include <string.h>
+
+enum smtp_data_state {
+	SMTP_DS_BOL,		/* at the start of a line (after CRLF) */
+	SMTP_DS_DOT,		/* a line started with '.', dropped */
+	SMTP_DS_DOTCR,		/* ".\r" at the start of a line: end or bare CR */
+	SMTP_DS_TEXT,		/* inside a line */
+	SMTP_DS_CR,		/* a CR inside a line, not yet emitted */
+	SMTP_DS_DONE		/* <CRLF>.<CRLF> consumed */
+};
+
+void smtp_data_init(struct smtp_data *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->state = SMTP_DS_BOL;
+}
+
+/* smtp_data_octet - count one octet of a line and flag long lines */
+static void smtp_data_octet(struct smtp_data *d)
+{
+	if (d->linelen <= SMTP_DATA_LINE_MAX)
+		d->linelen++;
+	if (d->linelen > SMTP_DATA_LINE_MAX)
+		d->flags |= SMTP_DATA_LONG_LINE;
+}
+
+size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
+    char *out, size_t *outlen, int *done)
+{
+	size_t i, o = 0;
+
+	*done = d->state == SMTP_DS_DONE;
+	*outlen = 0;
+	if (*done)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		int again;
+
+		do {
+			again = 0;
+			switch (d->state) {
+			case SMTP_DS_BOL:
+				if (c == '.')
+					d->state = SMTP_DS_DOT;
+				else {
+					d->state = SMTP_DS_TEXT;
+					again = 1;
+				}
+				break;
+			case SMTP_DS_DOT:
+				/* the leading dot goes whatever follows */
+				if (c == '\r')
+					d->state = SMTP_DS_DOTCR;
+				else {
+					d->state = SMTP_DS_TEXT;
+					again = 1;
+				}
+				break;
+			case SMTP_DS_DOTCR:
+				if (c == '\n') {
+					d->state = SMTP_DS_DONE;
+					*done = 1;
+					i++;
+					goto out;
+				}
+				/* ".\r" and something else: a bare CR */
+				d->state = SMTP_DS_CR;
+				again = 1;
+				break;
+			case SMTP_DS_CR:
+				if (c == '\n') {
+					out[o++] = '\r';
+					out[o++] = '\n';
+					d->linelen = 0;
+					d->state = SMTP_DS_BOL;
+					break;
+				}
+				out[o++] = '\r';
+				d->flags |= SMTP_DATA_BARE_CR;
+				smtp_data_octet(d);
+				d->state = SMTP_DS_TEXT;
+				again = 1;
+				break;
+			case SMTP_DS_TEXT:
+				if (c == '\r') {
+					d->state = SMTP_DS_CR;
+					break;
+				}
+				out[o++] = (char)c;
+				if (c == '\n') {
+					d->flags |= SMTP_DATA_BARE_LF;
+					d->linelen = 0;
+					break;
+				}
+				if (c == '\0')
+					d->flags |= SMTP_DATA_NUL;
+				else if (c >= 0x80)
+					d->flags |= SMTP_DATA_8BIT;
+				smtp_data_octet(d);
+				break;
+			case SMTP_DS_DONE:
+				goto out;
+			}
+		} while (again);
+	}
+out:
+	d->bytes += o;
+	*outlen = o;
+	return i;
+}

@@ -1,0 +1,947 @@
+/*
+ * smtp_server.c - the SMTP listener on libuv (smtp_server.h).
+ *
+ * The only code of the receiving side that reads, writes or closes
+ * sockets. Per connection: bytes are read into c->in; in command mode
+ * smtp_line_find cuts lines for the session (smtp_session.c), whose
+ * replies are flushed in one write once the input holds no further
+ * complete line (PIPELINING, RFC 2920); in data mode smtp_data_feed
+ * decodes into c->dbuf, which goes to the spool file in chunks.
+ *
+ * Disk work runs in libuv's thread pool, one job at a time per
+ * connection: OPEN (create tmp/ID, write envelope and Received:), WRITE (a
+ * chunk), COMMIT (the rest, fdatasync, rename). Then the connection joins
+ * the server's group commit: one fsync of queue/ covers every connection
+ * whose rename finished before it started; 250 follows. While a job runs,
+ * decoding continues into the second buffer; when both are full, reading
+ * stops (back pressure) and resumes when the job ends.
+ *
+ * Ownership: the server owns its listeners and the list of connections;
+ * a connection owns its handles, buffers, session and spool writer, and is
+ * freed in the close callback of its last handle, never while a job or a
+ * directory sync refers to it.
+ */
+#include "core/smtp_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/config.h"
+#include "core/counters.h"
+#include "core/log.h"
+#include "core/mailhdr.h"
+#include "core/smtp_data.h"
+#include "core/smtp_parse.h"
+#include "core/smtp_session.h"
+#include "core/spool.h"
+
+#define SMTP_IN_MAX (64 * 1024)		/* input buffered at most */
+#define SMTP_DBUF_MAX (64 * 1024)	/* decoded data per buffer */
+#define SMTP_DATA_CHUNK (32 * 1024)	/* write when this much is decoded */
+#define SMTP_OUT_PENDING_MAX (64 * 1024)
+#define SMTP_HDR_CAPTURE 8192		/* data kept to find Message-ID */
+
+enum smtp_job { JOB_NONE, JOB_OPEN, JOB_WRITE, JOB_COMMIT, JOB_DISCARD };
+
+struct smtp_conn;
+
+struct smtp_server {
+	uv_loop_t *loop;
+	struct config *cfg;
+	struct spool *sp;
+	uv_tcp_t *lst;
+	size_t n_lst;
+	size_t n_lst_open;
+	struct smtp_conn *conns;
+	unsigned n_conns;
+	int stopping;
+	void (*done)(void *);
+	void *done_arg;
+	smtp_server_msg_cb on_msg;
+	void *on_msg_arg;
+	/* group commit of queue/ */
+	struct smtp_conn *sync_wait, *sync_run;
+	int syncing, sync_err;
+	uv_work_t sync_work;
+};
+
+struct smtp_conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	int handles;
+	struct smtp_server *srv;
+	struct config *cfg;
+	struct smtp_conn *next, *prev;
+	struct smtp_sess sess;
+	char peer[64];
+	unsigned port;
+	char in[SMTP_IN_MAX];
+	size_t inlen;
+	int in_process, process_again;	/* conn_process is not reentered */
+	int discard_line;
+	int reading, closing, close_after_flush;
+	size_t out_pending;
+	/* data phase */
+	struct smtp_data dec;
+	struct spool_writer *w;
+	char *head;
+	size_t headlen;
+	char *dbuf, *jbuf;
+	size_t dlen, jlen;
+	long long dsize;
+	enum smtp_data_result dr;
+	int data_end;
+	enum smtp_job job;
+	int job_err;
+	unsigned job_fsyncs;
+	uv_work_t work;
+	int in_sync;			/* waiting for the queue/ fsync */
+	struct smtp_conn *sync_next;
+	char hdr[SMTP_HDR_CAPTURE];
+	size_t hdrlen;
+};
+
+struct smtp_wreq {
+	uv_write_t req;
+	struct smtp_conn *c;
+	size_t len;
+	char data[];
+};
+
+static void conn_process(struct smtp_conn *c);
+static void conn_close(struct smtp_conn *c);
+static void conn_data_pump(struct smtp_conn *c);
+
+/* ------------------------------------------------------------ output */
+
+static void conn_write_cb(uv_write_t *req, int status)
+{
+	struct smtp_wreq *wr = (struct smtp_wreq *)req;
+	struct smtp_conn *c = wr->c;
+
+	c->out_pending -= wr->len;
+	free(wr);
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->close_after_flush && c->out_pending == 0) {
+		conn_close(c);
+		return;
+	}
+	if (!c->closing && c->out_pending < SMTP_OUT_PENDING_MAX / 2)
+		conn_process(c);
+}
+
+/* conn_flush - send what the session has written so far */
+static void conn_flush(struct smtp_conn *c)
+{
+	struct smtp_out *o = &c->sess.out;
+	struct smtp_wreq *wr;
+	uv_buf_t b;
+
+	if (o->oom) {
+		log_err("H=[%s]:%u out of memory: closing", c->peer, c->port);
+		c->close_after_flush = 1;
+	}
+	if (o->len == 0 || c->closing) {
+		if (c->close_after_flush && c->out_pending == 0)
+			conn_close(c);
+		return;
+	}
+	wr = malloc(sizeof(*wr) + o->len);
+	if (!wr) {
+		conn_close(c);
+		return;
+	}
+	wr->c = c;
+	wr->len = o->len;
+	memcpy(wr->data, o->buf, o->len);
+	smtp_out_reset(o);
+	b = uv_buf_init(wr->data, (unsigned)wr->len);
+	if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb) < 0) {
+		free(wr);
+		conn_close(c);
+		return;
+	}
+	c->out_pending += wr->len;
+}
+
+/* ------------------------------------------------------------ close */
+
+/* srv_maybe_done - a stopping server with nothing left is freed */
+static void srv_maybe_done(struct smtp_server *srv)
+{
+	void (*done)(void *) = srv->done;
+	void *arg = srv->done_arg;
+
+	if (!srv->stopping || srv->n_conns || srv->n_lst_open || srv->syncing)
+		return;
+	free(srv->lst);
+	free(srv);
+	if (done)
+		done(arg);
+}
+
+static void conn_free(struct smtp_conn *c)
+{
+	struct smtp_server *srv = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->n_conns--;
+	spool_writer_free(c->w);
+	free(c->head);
+	free(c->dbuf);
+	free(c->jbuf);
+	smtp_sess_fini(&c->sess);
+	config_release(c->cfg);
+	free(c);
+	srv_maybe_done(srv);
+}
+
+static void conn_handle_closed_cb(uv_handle_t *h)
+{
+	struct smtp_conn *c = h->data;
+
+	if (--c->handles == 0)
+		conn_free(c);
+}
+
+static void conn_close(struct smtp_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	c->reading = 0;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	/* a job or the directory sync still refers to us: they call back */
+	if (c->job != JOB_NONE || c->in_sync)
+		return;
+	uv_close((uv_handle_t *)&c->timer, conn_handle_closed_cb);
+	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed_cb);
+}
+
+/* conn_close_resume - a job ended on a closing connection */
+static void conn_close_resume(struct smtp_conn *c)
+{
+	c->closing = 0;
+	conn_close(c);
+}
+
+/* ------------------------------------------------------------ data */
+
+static void conn_data_reset(struct smtp_conn *c)
+{
+	spool_writer_free(c->w);
+	c->w = NULL;
+	free(c->head);
+	c->head = NULL;
+	free(c->dbuf);
+	free(c->jbuf);
+	c->dbuf = c->jbuf = NULL;
+	c->dlen = c->jlen = 0;
+	c->dsize = 0;
+	c->dr = SMTP_DR_OK;
+	c->data_end = 0;
+	c->hdrlen = 0;
+}
+
+static enum smtp_data_result conn_errno_result(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT ? SMTP_DR_NO_SPACE : SMTP_DR_LOCAL_ERROR;
+}
+
+/* conn_message_id - the Message-ID header of the captured head, or "" */
+static void conn_message_id(struct smtp_conn *c, char *buf, size_t len)
+{
+	struct mailhdr_field f;
+	size_t pos = 0;
+	int r;
+
+	buf[0] = '\0';
+	while ((r = mailhdr_next(c->hdr, c->hdrlen, &pos, &f)) == 1) {
+		if (mailhdr_is(&f, "Message-ID")) {
+			const char *v = f.value;
+			size_t n = f.valuelen, i, o = 0;
+
+			for (i = 0; i < n && o + 1 < len; i++)
+				if (v[i] != ' ' && v[i] != '\t' && v[i] != '\r' && v[i] != '\n')
+					buf[o++] = v[i];
+			buf[o] = '\0';
+			return;
+		}
+	}
+}
+
+/* conn_data_finish - the end: reply, log, and back to command mode */
+static void conn_data_finish(struct smtp_conn *c, enum smtp_data_result r)
+{
+	const char *id = c->w ? spool_writer_id(c->w) : "";
+	struct spool_env *env = c->sess.env;
+
+	if (r == SMTP_DR_OK) {
+		char msgid[256], rcpts[512];
+		size_t i, off = 0;
+
+		conn_message_id(c, msgid, sizeof(msgid));
+		rcpts[0] = '\0';
+		for (i = 0; env && i < env->n_rcpt && off < sizeof(rcpts) - 1; i++) {
+			int n = snprintf(rcpts + off, sizeof(rcpts) - off, " %s",
+			    env->rcpt[i].addr);
+
+			if (n < 0)
+				break;
+			off += (size_t)n;
+		}
+		log_info("%s <= %s H=(%s) [%s]:%u P=%s S=%lld%s%s for%s", id,
+		    env && env->sender[0] ? env->sender : "<>",
+		    c->sess.helo[0] ? c->sess.helo : "", c->peer, c->port,
+		    env && env->protocol ? env->protocol : "esmtp", c->dsize,
+		    msgid[0] ? " id=" : "", msgid, rcpts);
+		counter_add(CNT_MESSAGE_ACCEPTED, 1);
+		if (c->srv->on_msg)
+			c->srv->on_msg(c->srv->on_msg_arg, id);
+	} else {
+		static const char *const why[] = {
+			[SMTP_DR_OK] = "", [SMTP_DR_BARE_EOL] = "bare CR or LF in data",
+			[SMTP_DR_TOO_BIG] = "message too big",
+			[SMTP_DR_NO_SPACE] = "no space in the spool",
+			[SMTP_DR_LOCAL_ERROR] = "spool error",
+		};
+
+		log_warn("H=(%s) [%s]:%u F=<%s> rejected after DATA: %s%s%s",
+		    c->sess.helo, c->peer, c->port, env ? env->sender : "",
+		    why[r], c->job_err ? ": " : "",
+		    c->job_err ? uv_strerror(c->job_err) : "");
+	}
+	smtp_sess_data_done(&c->sess, r, id);
+	conn_data_reset(c);
+	c->job_err = 0;
+	if (c->closing) {
+		conn_close_resume(c);
+		return;
+	}
+	if (c->srv->stopping) {
+		smtp_sess_shutdown(&c->sess);
+		c->close_after_flush = 1;
+		conn_flush(c);
+		return;
+	}
+	conn_process(c);
+}
+
+static void srv_sync_start(struct smtp_server *srv);
+
+static void srv_sync_work(uv_work_t *req)
+{
+	struct smtp_server *srv = req->data;
+
+	srv->sync_err = spool_dir_sync(srv->sp);
+}
+
+static void srv_sync_after(uv_work_t *req, int status)
+{
+	struct smtp_server *srv = req->data;
+	struct smtp_conn *c = srv->sync_run, *next;
+	int err = status < 0 ? status : srv->sync_err;
+
+	srv->syncing = 0;
+	srv->sync_run = NULL;
+	counter_add(CNT_FSYNC, 1);
+	for (; c; c = next) {
+		next = c->sync_next;
+		c->in_sync = 0;
+		c->job_err = err;
+		if (err < 0)
+			log_err("%s: cannot sync the queue directory: %s",
+			    spool_writer_id(c->w), uv_strerror(err));
+		else
+			counter_add(CNT_SPOOL_COMMIT, 1);
+		/* the message is in queue/: even if the client is gone, it is
+		 * logged and handed to delivery (a duplicate, never a loss) */
+		conn_data_finish(c, err < 0 ? SMTP_DR_LOCAL_ERROR : SMTP_DR_OK);
+	}
+	if (srv->sync_wait)
+		srv_sync_start(srv);
+	else
+		srv_maybe_done(srv);
+}
+
+static void srv_sync_start(struct smtp_server *srv)
+{
+	srv->sync_run = srv->sync_wait;
+	srv->sync_wait = NULL;
+	srv->syncing = 1;
+	srv->sync_work.data = srv;
+	if (uv_queue_work(srv->loop, &srv->sync_work, srv_sync_work, srv_sync_after) < 0) {
+		/* cannot happen with a valid loop; do it here rather than lose */
+		srv->sync_err = spool_dir_sync(srv->sp);
+		srv_sync_after(&srv->sync_work, 0);
+	}
+}
+
+static void conn_job_work(uv_work_t *req)
+{
+	struct smtp_conn *c = req->data;
+	int r = 0;
+
+	c->job_fsyncs = 0;
+	switch (c->job) {
+	case JOB_OPEN:
+		r = spool_writer_create(c->w);
+		if (r == 0)
+			r = spool_writer_write(c->w, c->head, c->headlen);
+		break;
+	case JOB_WRITE:
+		r = spool_writer_write(c->w, c->jbuf, c->jlen);
+		break;
+	case JOB_COMMIT:
+		if (c->jlen)
+			r = spool_writer_write(c->w, c->jbuf, c->jlen);
+		if (r == 0) {
+			r = spool_writer_sync(c->w);
+			c->job_fsyncs = 1;
+		}
+		if (r == 0)
+			r = spool_writer_link(c->w);
+		break;
+	default:
+		break;
+	}
+	c->job_err = r;
+}
+
+static void conn_job_after(uv_work_t *req, int status)
+{
+	struct smtp_conn *c = req->data;
+	enum smtp_job job = c->job;
+	int err = status < 0 ? status : c->job_err;
+
+	c->job = JOB_NONE;
+	c->jlen = 0;
+	counter_add(CNT_FSYNC, c->job_fsyncs);
+	if (job == JOB_OPEN && err == -EEXIST) {
+		/* the ID belongs to a queued message of an earlier boot */
+		spool_writer_renew(c->w, (long long)time(NULL));
+		free(c->head);
+		c->head = smtp_sess_spool_head(&c->sess, spool_writer_id(c->w),
+		    (long long)time(NULL), &c->headlen);
+		if (!c->head) {
+			c->dr = SMTP_DR_LOCAL_ERROR;
+			spool_writer_free(c->w);
+			c->w = NULL;
+		}
+	} else if (err < 0 && c->dr == SMTP_DR_OK) {
+		c->dr = conn_errno_result(err);
+		c->job_err = err;
+	}
+	if (job == JOB_OPEN && err < 0 && err != -EEXIST) {
+		/* the file was not created: nothing to unlink */
+		spool_writer_free(c->w);
+		c->w = NULL;
+	}
+	if (job == JOB_COMMIT && err == 0) {
+		struct smtp_server *srv = c->srv;
+
+		c->in_sync = 1;
+		c->sync_next = srv->sync_wait;
+		srv->sync_wait = c;
+		if (!srv->syncing)
+			srv_sync_start(srv);
+		return;
+	}
+	if (c->closing && !c->data_end) {
+		/* the client left in the middle: drop the message */
+		conn_data_reset(c);
+		conn_close_resume(c);
+		return;
+	}
+	conn_data_pump(c);
+	if (!c->closing)
+		conn_process(c);
+}
+
+static void conn_job_start(struct smtp_conn *c, enum smtp_job job)
+{
+	c->job = job;
+	c->work.data = c;
+	if (job == JOB_WRITE || job == JOB_COMMIT) {
+		char *t = c->jbuf;
+
+		c->jbuf = c->dbuf;
+		c->jlen = c->dlen;
+		c->dbuf = t;
+		c->dlen = 0;
+	}
+	if (uv_queue_work(c->srv->loop, &c->work, conn_job_work, conn_job_after) < 0) {
+		c->job = JOB_NONE;
+		c->dr = SMTP_DR_LOCAL_ERROR;
+	}
+}
+
+/* conn_data_pump - start the next disk job if one is due */
+static void conn_data_pump(struct smtp_conn *c)
+{
+	if (c->job != JOB_NONE || c->in_sync || c->sess.state != SMTP_ST_DATA)
+		return;
+	if (c->dr != SMTP_DR_OK) {
+		if (c->data_end)
+			conn_data_finish(c, c->dr);
+		return;
+	}
+	if (c->w && spool_writer_fd(c->w) < 0) {
+		conn_job_start(c, JOB_OPEN);
+		return;
+	}
+	if (c->data_end)
+		conn_job_start(c, JOB_COMMIT);
+	else if (c->dlen >= SMTP_DATA_CHUNK)
+		conn_job_start(c, JOB_WRITE);
+}
+
+/* conn_data_begin - DATA accepted: prepare the spool file */
+static void conn_data_begin(struct smtp_conn *c)
+{
+	long long now = (long long)time(NULL);
+
+	smtp_data_init(&c->dec);
+	c->dr = SMTP_DR_OK;
+	c->dbuf = malloc(SMTP_DBUF_MAX);
+	c->jbuf = malloc(SMTP_DBUF_MAX);
+	if (!c->dbuf || !c->jbuf ||
+	    spool_writer_prepare(c->srv->sp, now, &c->w) < 0 ||
+	    !(c->head = smtp_sess_spool_head(&c->sess, spool_writer_id(c->w), now,
+	    &c->headlen))) {
+		c->dr = SMTP_DR_LOCAL_ERROR;
+		return;
+	}
+	/* S= counts the Received: header, as Exim's does */
+	{
+		const char *rcv = strstr(c->head, "\n\nReceived:");
+
+		c->dsize = rcv ? (long long)(c->headlen - (size_t)(rcv + 2 - c->head)) : 0;
+	}
+	conn_data_pump(c);
+}
+
+/* conn_data_input - decode what input there is; returns bytes consumed */
+static size_t conn_data_input(struct smtp_conn *c, const char *in, size_t len)
+{
+	char scratch[1024];
+	char *out;
+	size_t room, outlen = 0, used;
+	int done = 0;
+
+	if (c->dr == SMTP_DR_OK && c->dbuf) {
+		room = SMTP_DBUF_MAX - c->dlen;
+		if (room <= 2)
+			return 0;	/* both buffers full: wait for the job */
+		out = c->dbuf + c->dlen;
+	} else if (c->dbuf) {
+		/* rejected already: decode only to find the end */
+		room = SMTP_DBUF_MAX;
+		out = c->dbuf;
+	} else {
+		room = sizeof(scratch);
+		out = scratch;
+	}
+	if (len > room - 2)
+		len = room - 2;
+	used = smtp_data_feed(&c->dec, in, len, out, &outlen, &done);
+	if (c->dr == SMTP_DR_OK && (c->dec.flags & (SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR)))
+		c->dr = SMTP_DR_BARE_EOL;
+	if (c->dr == SMTP_DR_OK && c->dbuf) {
+		if (c->hdrlen < SMTP_HDR_CAPTURE) {
+			size_t n = SMTP_HDR_CAPTURE - c->hdrlen;
+
+			if (n > outlen)
+				n = outlen;
+			memcpy(c->hdr + c->hdrlen, out, n);
+			c->hdrlen += n;
+		}
+		c->dlen += outlen;
+		c->dsize += (long long)outlen;
+		if (c->dsize > c->cfg->main.message_size_limit)
+			c->dr = SMTP_DR_TOO_BIG;
+	}
+	if (c->dr != SMTP_DR_OK)
+		c->dlen = 0;	/* keep nothing of a rejected message */
+	if (done)
+		c->data_end = 1;
+	return used;
+}
+
+/* ------------------------------------------------------------ input */
+
+static void conn_read_update(struct smtp_conn *c);
+
+/* conn_process_input - consume what input can be handled now; returns
+ * how many bytes of c->in were used */
+static size_t conn_process_input(struct smtp_conn *c)
+{
+	size_t pos = 0;
+
+	while (!c->closing && !c->close_after_flush && pos < c->inlen) {
+		if (c->sess.state == SMTP_ST_DATA) {
+			size_t used;
+
+			if (c->data_end)
+				break;	/* the commit is under way */
+			used = conn_data_input(c, c->in + pos, c->inlen - pos);
+			pos += used;
+			if (used == 0 || c->data_end)
+				break;
+			continue;
+		}
+		if (c->out_pending >= SMTP_OUT_PENDING_MAX)
+			break;	/* the client does not read its replies */
+		if (c->discard_line) {
+			const char *lf = memchr(c->in + pos, '\n', c->inlen - pos);
+
+			if (!lf) {
+				pos = c->inlen;
+				break;
+			}
+			pos = (size_t)(lf - c->in) + 1;
+			c->discard_line = 0;
+			continue;
+		}
+		{
+			size_t linelen;
+			int bare;
+			long n = smtp_line_find(c->in + pos, c->inlen - pos,
+			    SMTP_CMD_LINE_MAX, &linelen, &bare);
+			enum smtp_action a;
+
+			if (n == 0)
+				break;
+			if (n < 0) {
+				c->discard_line = 1;
+				pos = c->inlen;
+				a = smtp_sess_line_too_long(&c->sess);
+			} else {
+				a = smtp_sess_line(&c->sess, c->in + pos, linelen);
+				pos += (size_t)n;
+			}
+			if (a == SMTP_A_CLOSE) {
+				c->close_after_flush = 1;
+			} else if (a == SMTP_A_DATA) {
+				/* the data may already be in c->in: return, so
+				 * the spool file is prepared first */
+				conn_data_begin(c);
+			} else if (a == SMTP_A_STARTTLS) {
+				/* the TLS engine arrives with the TLS issue;
+				 * STARTTLS is never offered before */
+				c->close_after_flush = 1;
+			}
+		}
+	}
+	return pos;
+}
+
+/* conn_process - handle input, start disk jobs, flush replies, and decide
+ * whether to read more. Callbacks that end a job call it again; a call
+ * made while it runs only asks the running one for another round. */
+static void conn_process(struct smtp_conn *c)
+{
+	if (c->in_process) {
+		c->process_again = 1;
+		return;
+	}
+	c->in_process = 1;
+	do {
+		size_t used;
+
+		c->process_again = 0;
+		used = conn_process_input(c);
+		if (used) {
+			memmove(c->in, c->in + used, c->inlen - used);
+			c->inlen -= used;
+		}
+		if (c->sess.state == SMTP_ST_DATA && !c->closing)
+			conn_data_pump(c);
+	} while (c->process_again && !c->closing);
+	c->in_process = 0;
+	if (c->closing)
+		return;
+	conn_flush(c);
+	conn_read_update(c);
+}
+
+static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct smtp_conn *c = h->data;
+
+	(void)suggested;
+	*buf = uv_buf_init(c->in + c->inlen, (unsigned)(SMTP_IN_MAX - c->inlen));
+}
+
+static void conn_timer_cb(uv_timer_t *t)
+{
+	struct smtp_conn *c = t->data;
+
+	if (c->closing)
+		return;
+	if (c->job != JOB_NONE || c->in_sync) {
+		/* we are the slow one: wait */
+		uv_timer_start(&c->timer, conn_timer_cb,
+		    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
+		return;
+	}
+	log_info("H=(%s) [%s]:%u SMTP command timeout%s", c->sess.helo, c->peer,
+	    c->port, c->sess.state == SMTP_ST_DATA ? " during DATA" : "");
+	if (c->sess.state == SMTP_ST_DATA)
+		conn_data_reset(c);
+	smtp_sess_timeout(&c->sess);
+	c->close_after_flush = 1;
+	conn_flush(c);
+}
+
+static void conn_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct smtp_conn *c = s->data;
+
+	(void)buf;
+	if (n < 0) {
+		if (n != UV_EOF)
+			log_info("H=(%s) [%s]:%u connection error: %s", c->sess.helo,
+			    c->peer, c->port, uv_strerror((int)n));
+		else if (c->sess.state != SMTP_ST_CLOSED)
+			log_info("H=(%s) [%s]:%u lost connection%s", c->sess.helo,
+			    c->peer, c->port,
+			    c->sess.state == SMTP_ST_DATA ? " during DATA" : "");
+		conn_close(c);
+		return;
+	}
+	if (n == 0)
+		return;
+	c->inlen += (size_t)n;
+	uv_timer_start(&c->timer, conn_timer_cb,
+	    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
+	conn_process(c);
+}
+
+/* conn_read_update - read when there is room and nothing holds us back */
+static void conn_read_update(struct smtp_conn *c)
+{
+	int want = !c->closing && !c->close_after_flush &&
+	    c->inlen < SMTP_IN_MAX && c->out_pending < SMTP_OUT_PENDING_MAX;
+
+	if (want && !c->reading) {
+		if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) == 0)
+			c->reading = 1;
+	} else if (!want && c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
+}
+
+/* ------------------------------------------------------------ accept */
+
+/* srv_peer_name - numeric address and port; IPv4-mapped shown as IPv4 */
+static void srv_peer_name(uv_tcp_t *t, char *addr, size_t len, unsigned *port)
+{
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+
+	snprintf(addr, len, "unknown");
+	*port = 0;
+	if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		uv_ip4_name(in, addr, len);
+		*port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		uv_ip6_name(in6, addr, len);
+		*port = ntohs(in6->sin6_port);
+		if (strncmp(addr, "::ffff:", 7) == 0 && strchr(addr, '.'))
+			memmove(addr, addr + 7, strlen(addr + 7) + 1);
+	}
+}
+
+static void srv_connection_cb(uv_stream_t *l, int status)
+{
+	struct smtp_server *srv = l->data;
+	struct smtp_conn *c;
+
+	if (status < 0) {
+		log_err("accept: %s", uv_strerror(status));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		/* accept and drop it: an unaccepted connection stalls libuv's
+		 * listener */
+		uv_tcp_t *t = malloc(sizeof(*t));
+
+		log_err("accept: out of memory: connection dropped");
+		if (t && uv_tcp_init(srv->loop, t) == 0) {
+			(void)uv_accept(l, (uv_stream_t *)t);
+			uv_close((uv_handle_t *)t, (uv_close_cb)free);
+		} else {
+			free(t);
+		}
+		return;
+	}
+	c->srv = srv;
+	c->cfg = config_hold(srv->cfg);
+	uv_tcp_init(srv->loop, &c->tcp);
+	uv_timer_init(srv->loop, &c->timer);
+	c->tcp.data = c->timer.data = c;
+	c->handles = 2;
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->n_conns++;
+	if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
+		conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	srv_peer_name(&c->tcp, c->peer, sizeof(c->peer), &c->port);
+	counter_add(CNT_SMTP_SESSION, 1);
+	if (smtp_sess_init(&c->sess, c->cfg, c->peer, c->port, 0, 0) < 0) {
+		conn_close(c);
+		return;
+	}
+	if (srv->n_conns > (unsigned)c->cfg->main.smtp_accept_max) {
+		log_warn("H=[%s]:%u refused: too many connections (smtp_accept_max %lld)",
+		    c->peer, c->port, c->cfg->main.smtp_accept_max);
+		smtp_out_reset(&c->sess.out);
+		smtp_out_printf(&c->sess.out, "421 4.3.2 %s Too many connections, try later",
+		    c->cfg->main.primary_hostname);
+		c->close_after_flush = 1;
+		conn_flush(c);
+		return;
+	}
+	uv_timer_start(&c->timer, conn_timer_cb,
+	    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
+	conn_flush(c);
+	conn_read_update(c);
+}
+
+static void srv_listener_closed_cb(uv_handle_t *h)
+{
+	struct smtp_server *srv = h->data;
+
+	srv->n_lst_open--;
+	srv_maybe_done(srv);
+}
+
+int smtp_server_start(uv_loop_t *loop, struct config *cfg, struct spool *sp,
+    smtp_server_msg_cb on_msg, void *arg, struct smtp_server **out,
+    char *err, size_t errlen)
+{
+	const struct addrlist *al = cfg->main.listen;
+	struct smtp_server *srv;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv || !(srv->lst = calloc(al->n ? al->n : 1, sizeof(*srv->lst)))) {
+		free(srv);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	srv->loop = loop;
+	srv->cfg = config_hold(cfg);
+	srv->sp = sp;
+	srv->on_msg = on_msg;
+	srv->on_msg_arg = arg;
+	for (i = 0; i < al->n; i++) {
+		const struct addr_item *it = &al->item[i];
+		struct sockaddr_storage ss;
+		uv_tcp_t *t = &srv->lst[srv->n_lst];
+
+		if (it->is_ip6)
+			r = uv_ip6_addr(it->host, (int)it->port, (struct sockaddr_in6 *)&ss);
+		else
+			r = uv_ip4_addr(it->host, (int)it->port, (struct sockaddr_in *)&ss);
+		if (r < 0) {
+			snprintf(err, errlen, "listen: '%s' is not an IP address", it->host);
+			goto fail;
+		}
+		uv_tcp_init(loop, t);
+		t->data = srv;
+		srv->n_lst++;
+		srv->n_lst_open++;
+		r = uv_tcp_bind(t, (struct sockaddr *)&ss, it->is_ip6 ? UV_TCP_IPV6ONLY : 0);
+		if (r == 0)
+			r = uv_listen((uv_stream_t *)t, 128, srv_connection_cb);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s",
+			    it->is_ip6 ? "[" : "", it->host, it->is_ip6 ? "]" : "",
+			    it->port, uv_strerror(r));
+			goto fail;
+		}
+	}
+	*out = srv;
+	return 0;
+fail:
+	srv->stopping = 1;
+	for (i = 0; i < srv->n_lst; i++)
+		uv_close((uv_handle_t *)&srv->lst[i], srv_listener_closed_cb);
+	config_release(srv->cfg);
+	srv->cfg = NULL;
+	/* freed when the last listener has closed (the caller runs the loop) */
+	if (srv->n_lst == 0)
+		srv_maybe_done(srv);
+	return r < 0 ? r : -EINVAL;
+}
+
+void smtp_server_reload(struct smtp_server *srv, struct config *cfg)
+{
+	config_release(srv->cfg);
+	srv->cfg = config_hold(cfg);
+}
+
+unsigned smtp_server_sessions(const struct smtp_server *srv)
+{
+	return srv->n_conns;
+}
+
+void smtp_server_stop(struct smtp_server *srv, void (*done)(void *arg), void *arg)
+{
+	struct smtp_conn *c, *next;
+	size_t i;
+
+	srv->stopping = 1;
+	srv->done = done;
+	srv->done_arg = arg;
+	for (i = 0; i < srv->n_lst; i++)
+		uv_close((uv_handle_t *)&srv->lst[i], srv_listener_closed_cb);
+	srv->n_lst = 0;
+	for (c = srv->conns; c; c = next) {
+		next = c->next;
+		if (c->in_sync || c->job == JOB_COMMIT)
+			continue;	/* finishing a commit: 250, then 421 */
+		if (c->job != JOB_NONE) {
+			conn_close(c);	/* mid-DATA: not acknowledged, dropped */
+			continue;
+		}
+		if (c->sess.state == SMTP_ST_DATA)
+			conn_data_reset(c);
+		if (!c->closing && !c->close_after_flush) {
+			smtp_sess_shutdown(&c->sess);
+			c->close_after_flush = 1;
+			conn_flush(c);
+		}
+	}
+	config_release(srv->cfg);
+	srv->cfg = NULL;
+	srv_maybe_done(srv);
+}
