@@ -387,7 +387,8 @@ static int spool_scan(int dirfd, char ***names, size_t *n, int ids_only)
 		v[cnt++] = s;
 	}
 	closedir(d);
-	qsort(v, cnt, sizeof(*v), spool_id_cmp);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), spool_id_cmp);
 	*names = v;
 	*n = cnt;
 	return 0;

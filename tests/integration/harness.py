@@ -38,6 +38,18 @@ def enabled(sym):
     return CONFIG.get(sym) == "y"
 
 
+SANITIZER_MARKS = ("Sanitizer", "runtime error:")
+
+
+def check_sanitizer(text, what):
+    """A sanitizer report anywhere in a tern's stderr fails the test."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    for mark in SANITIZER_MARKS:
+        if text and mark in text:
+            raise AssertionError("%s: sanitizer report:\n%s" % (what, text[-3000:]))
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -87,8 +99,10 @@ class Tern:
     def cmd(self, *args, input=None, timeout=30, env=None):
         """Run `tern -C conf ARGS`; returns CompletedProcess (text)."""
         argv = RUNNER + [TERN, "-C", self.conf] + list(args)
-        return subprocess.run(argv, input=input, capture_output=True,
-                              text=True, timeout=timeout, env=env)
+        r = subprocess.run(argv, input=input, capture_output=True,
+                           text=True, timeout=timeout, env=env)
+        check_sanitizer(r.stderr, "tern " + " ".join(args))
+        return r
 
     def serve(self, wait_log="daemon started"):
         argv = RUNNER + [TERN, "-C", self.conf, "serve"]
@@ -121,10 +135,12 @@ class Tern:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError("tern serve did not stop on %s" % sig)
+        err = self.proc.stderr.read()
         self.proc.stdout.close()
         self.proc.stderr.close()
         rc = self.proc.returncode
         self.proc = None
+        check_sanitizer(err, "tern serve")
         return rc
 
     def sendmail(self, *args, input=None, name="sendmail", timeout=30):
@@ -133,8 +149,10 @@ class Tern:
         if not os.path.exists(link):
             os.symlink(TERN, link)
         argv = RUNNER + [link, "-C", self.conf] + list(args)
-        return subprocess.run(argv, input=input, capture_output=True,
-                              timeout=timeout)
+        r = subprocess.run(argv, input=input, capture_output=True,
+                           timeout=timeout)
+        check_sanitizer(r.stderr, name + " " + " ".join(args))
+        return r
 
     def smtp(self, source="127.0.0.1", timeout=10):
         """An smtplib client connected to serve's listener."""
@@ -170,10 +188,16 @@ class Tern:
             return ""
 
     def cleanup(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc:
-            self.proc.stdout.close()
-            self.proc.stderr.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Stop a daemon still running (SIGTERM, so that leak checks run)
+        and remove the directory; a sanitizer report fails the test."""
+        try:
+            if self.proc and self.proc.poll() is None:
+                self.stop()
+            elif self.proc:
+                err = self.proc.stderr.read()
+                self.proc.stdout.close()
+                self.proc.stderr.close()
+                self.proc = None
+                check_sanitizer(err, "tern serve")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

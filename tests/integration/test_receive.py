@@ -355,3 +355,54 @@ class SendmailTest(unittest.TestCase):
         self.assertIn("%s removed by" % qid, self.t.read_log())
         r = self.t.cmd("queue", "remove", "nonexistent")
         self.assertNotEqual(r.returncode, 0)
+
+
+@unittest.skipUnless(enabled("CONFIG_SMTP_SERVER"), "no SMTP listener in this build")
+class FullDiskTest(unittest.TestCase):
+    """The spool on a 256 KiB tmpfs: a message that does not fit gets
+    452 4.3.1, queued mail is kept, acceptance resumes with space."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("mounting a small tmpfs needs root (CI runs as root)")
+        self.t = Tern()
+        self.addCleanup(self.t.cleanup)
+        os.makedirs(self.t.spool)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700",
+                            "tmpfs", self.t.spool], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, "cannot mount a tmpfs: " + r.stderr)
+        self.addCleanup(subprocess.run, ["umount", "-l", self.t.spool])
+        self.t.serve()
+
+    def send(self, size):
+        with self.t.smtp() as s:
+            s.ehlo()
+            s.mail("a@example.net")
+            s.rcpt("b@example.org")
+            try:
+                return s.data(b"Subject: fill\r\n\r\n" + (b"z" * 998 + b"\r\n") * (size // 1000))
+            except smtplib.SMTPDataError as e:
+                return e.smtp_code, e.smtp_error
+
+    def test_enospc_answers_452_and_keeps_queue(self):
+        accepted = []
+        for _ in range(10):
+            code, resp = self.send(60000)
+            if code != 250:
+                break
+            accepted.append(re.search(rb"id=(\S+)", resp).group(1).decode())
+        self.assertEqual(code, 452, resp)
+        self.assertIn(b"4.3.1", resp)
+        self.assertGreaterEqual(len(accepted), 2)
+        # every acknowledged message is still there, whole
+        self.assertEqual(self.t.queue_ids(), sorted(accepted))
+        for qid in accepted:
+            self.assertTrue(self.t.queue_file(qid).endswith(b"z\r\n"))
+        # no half-written file is left behind in tmp/
+        self.assertEqual(os.listdir(os.path.join(self.t.spool, "tmp")), [])
+        self.assertIn("no space in the spool", self.t.read_log())
+        # space comes back: acceptance resumes
+        r = self.t.cmd("queue", "remove", accepted[0])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.send(20000)[0], 250)
+        self.assertEqual(self.t.stop(), 0)

@@ -548,7 +548,7 @@ static void test_prefixes(void **state)
 {
 	static const char *const lines[] = {
 		"MAIL FROM:<@a.example,@b.example:\"x y\"@[IPv6:2001:db8::1]> SIZE=10 BODY=8BITMIME",
-		"RCPT TO:<j\xc3\xb6rg@b\xc3\xbc" "cher.example> NOTIFY=NEVER",
+		"RCPT TO:<j\303\266rg@b\303\274cher.example> NOTIFY=NEVER",
 		"BDAT 123 LAST",
 	};
 	size_t i, n;
