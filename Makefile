@@ -43,6 +43,7 @@ else
 SYSCONFDIR ?= $(PREFIX)/etc
 endif
 LOCALSTATEDIR ?= /var
+RUNSTATEDIR ?= /run
 
 # User flags are kept as given and come after ours, so they can override.
 CFLAGS ?= -O2 -g
@@ -56,6 +57,7 @@ TERN_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 \
 	-DTERN_VERSION='"$(VERSION)"' \
 	-DTERN_SYSCONFDIR='"$(SYSCONFDIR)"' \
 	-DTERN_LOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
+	-DTERN_RUNSTATEDIR='"$(RUNSTATEDIR)"' \
 	-I$(O)/include -I$(srctree)
 
 ifneq ($(V),1)

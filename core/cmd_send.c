@@ -36,6 +36,7 @@
 #include "core/smtp_session.h"
 #include "core/spool.h"
 #include "core/send.h"
+#include "core/send_socket.h"
 #include "core/submit.h"
 
 #define SEND_CHUNK 65536
@@ -85,8 +86,11 @@ static const char *send_login(void)
 	return pw && pw->pw_name ? pw->pw_name : "unknown";
 }
 
-/* send_spool_open - the spool, or an exit code with a message */
-static int send_spool_open(const struct config *cfg, struct spool **sp)
+/* send_spool_open - the spool, or an exit code with a message; with
+ * quiet_eacces a permission problem only returns -1 (the caller then
+ * hands the message to the daemon) */
+static int send_spool_open(const struct config *cfg, struct spool **sp,
+    int quiet_eacces)
 {
 	char err[512];
 	int r = spool_open(cfg->main.spool_directory, geteuid() == 0, sp,
@@ -94,12 +98,34 @@ static int send_spool_open(const struct config *cfg, struct spool **sp)
 
 	if (r == 0)
 		return EXIT_OK;
+	if (quiet_eacces && (r == -EACCES || (r == -ENOENT && geteuid() != 0)))
+		return -1;
 	if (r == -EACCES || r == -EPERM)
 		fprintf(stderr, "tern: cannot queue: %s\n"
 		    "tern: the spool is private to the mail system; see tern(8), "
 		    "\"Local users\"\n", err);
 	else
 		fprintf(stderr, "tern: cannot queue: %s\n", err);
+	return EX_TEMPFAIL_;
+}
+
+/* Where the message goes: the spool file, or the daemon's socket. */
+struct send_sink {
+	struct spool_writer *w;
+	struct send_sock *k;
+};
+
+static int send_sink_write(struct send_sink *k, const char *p, size_t n)
+{
+	return k->w ? spool_writer_write(k->w, p, n) : send_sock_write(k->k, p, n);
+}
+
+/* send_sock_exit - exit code for a refusal by the daemon */
+static int send_sock_exit(int code, const char *text)
+{
+	fprintf(stderr, "tern: the mail system refused the message: %s\n", text);
+	if (code >= 500 && code < 600)
+		return code == 550 ? 67 /* EX_NOUSER */ : EX_DATAERR_;
 	return EX_TEMPFAIL_;
 }
 
@@ -126,7 +152,7 @@ static long send_read(char *buf, size_t len)
 static int send_errno_exit(int r, const char *what)
 {
 	fprintf(stderr, "tern: cannot queue: %s: %s\n", what, strerror(-r));
-	return r == -ENOSPC || r == -EDQUOT || r == -EIO ? EX_TEMPFAIL_ : EX_TEMPFAIL_;
+	return EX_TEMPFAIL_;	/* the caller keeps the message and retries */
 }
 
 /* send_message - read, prepare, spool and commit one message */
@@ -138,6 +164,7 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 	struct spool_writer *w = NULL;
 	struct spool_env *env = NULL;
 	struct spool *sp = NULL;
+	struct send_sink sink = { NULL, NULL };
 	struct submit_opts so;
 	struct submit_body body;
 	char *in = NULL, *hdr = NULL, *out = NULL, *envtext = NULL;
@@ -159,8 +186,13 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 		}
 		send_rcpt_add(&rc, addr);
 	}
-	if ((rcode = send_spool_open(cfg, &sp)) != EXIT_OK)
+	r = send_spool_open(cfg, &sp, IS_ENABLED(CONFIG_SMTP_SERVER) &&
+	    m->local_socket[0]);
+	if (r > 0) {
+		rcode = r;
 		goto out;
+	}
+	/* r < 0: this user may not write the spool: the daemon takes it */
 	rcode = EX_SOFTWARE_;
 	/* the header section, whole, in memory (at most MAILHDR_MAX) */
 	in = malloc(MAILHDR_MAX + SEND_CHUNK);
@@ -196,13 +228,22 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 		snprintf(from, sizeof(from), "%s <%s@%s>", o->fullname, login, m->primary_hostname);
 	else
 		snprintf(from, sizeof(from), "%s@%s", login, m->primary_hostname);
-	if (spool_writer_new(sp, now, &w) < 0) {
-		fprintf(stderr, "tern: cannot create a spool file: %s\n", strerror(errno));
+	if (sp && (r = spool_writer_new(sp, now, &w)) < 0) {
+		fprintf(stderr, "tern: cannot create a spool file: %s\n", strerror(-r));
 		rcode = EX_TEMPFAIL_;
 		goto out;
 	}
-	if (!mailhdr_message_id(spool_writer_id(w), m->primary_hostname, msgid, sizeof(msgid)))
-		snprintf(msgid, sizeof(msgid), "<%s@localhost>", spool_writer_id(w));
+	if (w) {
+		if (!mailhdr_message_id(spool_writer_id(w), m->primary_hostname, msgid,
+		    sizeof(msgid)))
+			snprintf(msgid, sizeof(msgid), "<%s@localhost>", spool_writer_id(w));
+	} else {
+		char local[64];
+
+		snprintf(local, sizeof(local), "%lld.%ld", now, (long)getpid());
+		if (!mailhdr_message_id(local, m->primary_hostname, msgid, sizeof(msgid)))
+			snprintf(msgid, sizeof(msgid), "<%s@localhost>", local);
+	}
 	so.extract = o->extract;
 	so.qualify_domain = m->primary_hostname;
 	so.from = from;
@@ -246,17 +287,39 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 			rcode = EX_TEMPFAIL_;
 			goto out;
 		}
-	if (!(envtext = spool_env_format(env, &envlen))) {
-		fprintf(stderr, "tern: cannot write the envelope: %s\n", strerror(errno));
-		rcode = EX_DATAERR_;
-		goto out;
+	sink.w = w;
+	sink.k = NULL;
+	if (!w) {
+		/* the daemon writes the envelope and its Received: header */
+		received[0] = '\0';
+		if ((r = send_sock_open(m->local_socket, &sink.k, err, sizeof(err))) < 0) {
+			fprintf(stderr, "tern: cannot queue: this user may not write the "
+			    "spool, and %s (is tern serve running?)\n", err);
+			rcode = EX_TEMPFAIL_;
+			goto out;
+		}
+		if ((r = send_sock_envelope(sink.k, addr, rc.v, rc.n, err, sizeof(err))) != 0) {
+			rcode = r < 0 ? EX_TEMPFAIL_ : send_sock_exit(r, err);
+			if (r < 0)
+				fprintf(stderr, "tern: cannot queue: %s\n", err);
+			goto out;
+		}
+	} else {
+		if (!(envtext = spool_env_format(env, &envlen))) {
+			fprintf(stderr, "tern: cannot write the envelope: %s\n", strerror(errno));
+			rcode = EX_DATAERR_;
+			goto out;
+		}
+		snprintf(received, sizeof(received),
+		    "Received: from %s by %s (tern %s) with local\r\n\tid %s;\r\n\t%s\r\n",
+		    login, m->primary_hostname, TERN_VERSION, spool_writer_id(w), date);
+		if ((r = spool_writer_write(w, envtext, envlen)) < 0 ||
+		    (r = spool_writer_write(w, received, strlen(received))) < 0) {
+			rcode = send_errno_exit(r, "writing");
+			goto out;
+		}
 	}
-	snprintf(received, sizeof(received),
-	    "Received: from %s by %s (tern %s) with local\r\n\tid %s;\r\n\t%s\r\n",
-	    login, m->primary_hostname, TERN_VERSION, spool_writer_id(w), date);
-	if ((r = spool_writer_write(w, envtext, envlen)) < 0 ||
-	    (r = spool_writer_write(w, received, strlen(received))) < 0 ||
-	    (r = spool_writer_write(w, hdr, hdrlen)) < 0) {
+	if ((r = send_sink_write(&sink, hdr, hdrlen)) < 0) {
 		rcode = send_errno_exit(r, "writing");
 		goto out;
 	}
@@ -274,7 +337,7 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 
 				outn = submit_body_feed(&body, in + off, piece, 0, out);
 				off += piece;
-				if ((r = spool_writer_write(w, out, outn)) < 0) {
+				if ((r = send_sink_write(&sink, out, outn)) < 0) {
 					rcode = send_errno_exit(r, "writing");
 					goto out;
 				}
@@ -297,7 +360,7 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 			(void)k;
 		}
 		outn = submit_body_feed(&body, NULL, 0, 1, out);
-		if (outn && (r = spool_writer_write(w, out, outn)) < 0) {
+		if (outn && (r = send_sink_write(&sink, out, outn)) < 0) {
 			rcode = send_errno_exit(r, "writing");
 			goto out;
 		}
@@ -307,6 +370,17 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 		fprintf(stderr, "tern: message larger than message_size_limit (%lld)\n",
 		    m->message_size_limit);
 		rcode = EX_DATAERR_;
+		goto out;
+	}
+	if (!w) {
+		if ((r = send_sock_finish(sink.k, err, sizeof(err))) != 0) {
+			rcode = r < 0 ? EX_TEMPFAIL_ : send_sock_exit(r, err);
+			if (r < 0)
+				fprintf(stderr, "tern: cannot queue: %s\n", err);
+			goto out;
+		}
+		/* the daemon logged the arrival */
+		rcode = EXIT_OK;
 		goto out;
 	}
 	if ((r = spool_writer_commit(w, &fsyncs)) < 0) {
@@ -331,6 +405,7 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 	}
 	rcode = EXIT_OK;
 out:
+	send_sock_close(sink.k);
 	spool_writer_free(w);
 	spool_env_free(env);
 	free(envtext);
@@ -512,7 +587,7 @@ int send_smtp_stdio(struct cli *cli)
 	if (!cfg)
 		return EX_CONFIG_;
 	send_log_open(cfg);
-	if ((rc = send_spool_open(cfg, &sp)) != EXIT_OK)
+	if ((rc = send_spool_open(cfg, &sp, 0)) != EXIT_OK)
 		goto out;
 	if (smtp_sess_init(&s, cfg, "127.0.0.1", 0, 1, 0) < 0 ||
 	    !(buf = malloc(SEND_CHUNK + SMTP_CMD_LINE_MAX))) {

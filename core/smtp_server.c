@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/counters.h"
@@ -37,6 +38,7 @@
 #include "core/smtp_parse.h"
 #include "core/smtp_session.h"
 #include "core/spool.h"
+#include "ports/port.h"
 
 #define SMTP_IN_MAX (64 * 1024)		/* input buffered at most */
 #define SMTP_DBUF_MAX (64 * 1024)	/* decoded data per buffer */
@@ -54,6 +56,8 @@ struct smtp_server {
 	struct spool *sp;
 	uv_tcp_t *lst;
 	size_t n_lst;
+	uv_pipe_t local;		/* local_socket listener */
+	int has_local;
 	size_t n_lst_open;
 	struct smtp_conn *conns;
 	unsigned n_conns;
@@ -69,7 +73,10 @@ struct smtp_server {
 };
 
 struct smtp_conn {
-	uv_tcp_t tcp;
+	union {
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;		/* local_socket */
+	} h;
 	uv_timer_t timer;
 	int handles;
 	struct smtp_server *srv;
@@ -162,7 +169,7 @@ static void conn_flush(struct smtp_conn *c)
 	memcpy(wr->data, o->buf, o->len);
 	smtp_out_reset(o);
 	b = uv_buf_init(wr->data, (unsigned)wr->len);
-	if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb) < 0) {
+	if (uv_write(&wr->req, (uv_stream_t *)&c->h, &b, 1, conn_write_cb) < 0) {
 		free(wr);
 		conn_close(c);
 		return;
@@ -221,12 +228,12 @@ static void conn_close(struct smtp_conn *c)
 		return;
 	c->closing = 1;
 	c->reading = 0;
-	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_read_stop((uv_stream_t *)&c->h);
 	/* a job or the directory sync still refers to us: they call back */
 	if (c->job != JOB_NONE || c->in_sync)
 		return;
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed_cb);
-	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed_cb);
+	uv_close((uv_handle_t *)&c->h, conn_handle_closed_cb);
 }
 
 /* conn_close_resume - a job ended on a closing connection */
@@ -301,11 +308,17 @@ static void conn_data_finish(struct smtp_conn *c, enum smtp_data_result r)
 				break;
 			off += (size_t)n;
 		}
-		log_info("%s <= %s H=(%s) [%s]:%u P=%s S=%lld%s%s for%s", id,
-		    env && env->sender[0] ? env->sender : "<>",
-		    c->sess.helo[0] ? c->sess.helo : "", c->peer, c->port,
-		    env && env->protocol ? env->protocol : "esmtp", c->dsize,
-		    msgid[0] ? " id=" : "", msgid, rcpts);
+		if (c->sess.local)
+			log_info("%s <= %s U=%s P=%s S=%lld%s%s for%s", id,
+			    env && env->sender[0] ? env->sender : "<>", c->sess.ident,
+			    env && env->protocol ? env->protocol : "local", c->dsize,
+			    msgid[0] ? " id=" : "", msgid, rcpts);
+		else
+			log_info("%s <= %s H=(%s) [%s]:%u P=%s S=%lld%s%s for%s", id,
+			    env && env->sender[0] ? env->sender : "<>",
+			    c->sess.helo[0] ? c->sess.helo : "", c->peer, c->port,
+			    env && env->protocol ? env->protocol : "esmtp", c->dsize,
+			    msgid[0] ? " id=" : "", msgid, rcpts);
 		counter_add(CNT_MESSAGE_ACCEPTED, 1);
 		if (c->srv->on_msg)
 			c->srv->on_msg(c->srv->on_msg_arg, id);
@@ -736,10 +749,10 @@ static void conn_read_update(struct smtp_conn *c)
 	    c->inlen < SMTP_IN_MAX && c->out_pending < SMTP_OUT_PENDING_MAX;
 
 	if (want && !c->reading) {
-		if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) == 0)
+		if (uv_read_start((uv_stream_t *)&c->h, conn_alloc_cb, conn_read_cb) == 0)
 			c->reading = 1;
 	} else if (!want && c->reading) {
-		uv_read_stop((uv_stream_t *)&c->tcp);
+		uv_read_stop((uv_stream_t *)&c->h);
 		c->reading = 0;
 	}
 }
@@ -774,7 +787,9 @@ static void srv_peer_name(uv_tcp_t *t, char *addr, size_t len, unsigned *port)
 static void srv_connection_cb(uv_stream_t *l, int status)
 {
 	struct smtp_server *srv = l->data;
+	int local = l == (uv_stream_t *)&srv->local;
 	struct smtp_conn *c;
+	char ident[64] = "";
 
 	if (status < 0) {
 		log_err("accept: %s", uv_strerror(status));
@@ -784,10 +799,12 @@ static void srv_connection_cb(uv_stream_t *l, int status)
 	if (!c) {
 		/* accept and drop it: an unaccepted connection stalls libuv's
 		 * listener */
-		uv_tcp_t *t = malloc(sizeof(*t));
+		uv_tcp_t *t = malloc(sizeof(uv_pipe_t) > sizeof(uv_tcp_t) ?
+		    sizeof(uv_pipe_t) : sizeof(uv_tcp_t));
 
 		log_err("accept: out of memory: connection dropped");
-		if (t && uv_tcp_init(srv->loop, t) == 0) {
+		if (t && (local ? uv_pipe_init(srv->loop, (uv_pipe_t *)t, 0) :
+		    uv_tcp_init(srv->loop, t)) == 0) {
 			(void)uv_accept(l, (uv_stream_t *)t);
 			uv_close((uv_handle_t *)t, (uv_close_cb)free);
 		} else {
@@ -797,26 +814,41 @@ static void srv_connection_cb(uv_stream_t *l, int status)
 	}
 	c->srv = srv;
 	c->cfg = config_hold(srv->cfg);
-	uv_tcp_init(srv->loop, &c->tcp);
+	if (local)
+		uv_pipe_init(srv->loop, &c->h.pipe, 0);
+	else
+		uv_tcp_init(srv->loop, &c->h.tcp);
 	uv_timer_init(srv->loop, &c->timer);
-	c->tcp.data = c->timer.data = c;
+	c->h.tcp.data = c->timer.data = c;
 	c->handles = 2;
 	c->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->n_conns++;
-	if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
+	if (uv_accept(l, (uv_stream_t *)&c->h) < 0) {
 		conn_close(c);
 		return;
 	}
-	uv_tcp_nodelay(&c->tcp, 1);
-	srv_peer_name(&c->tcp, c->peer, sizeof(c->peer), &c->port);
+	if (local) {
+		uv_os_fd_t fd;
+		long uid = -1;
+
+		snprintf(c->peer, sizeof(c->peer), "local");
+		if (uv_fileno((uv_handle_t *)&c->h, &fd) == 0)
+			uid = port_peer_uid((int)fd);
+		port_user_name(uid, ident, sizeof(ident));
+	} else {
+		uv_tcp_nodelay(&c->h.tcp, 1);
+		srv_peer_name(&c->h.tcp, c->peer, sizeof(c->peer), &c->port);
+	}
 	counter_add(CNT_SMTP_SESSION, 1);
-	if (smtp_sess_init(&c->sess, c->cfg, c->peer, c->port, 0, 0) < 0) {
+	if (smtp_sess_init(&c->sess, c->cfg, local ? "127.0.0.1" : c->peer, c->port,
+	    local, 0) < 0) {
 		conn_close(c);
 		return;
 	}
+	snprintf(c->sess.ident, sizeof(c->sess.ident), "%s", ident);
 	if (srv->n_conns > (unsigned)c->cfg->main.smtp_accept_max) {
 		log_warn("H=[%s]:%u refused: too many connections (smtp_accept_max %lld)",
 		    c->peer, c->port, c->cfg->main.smtp_accept_max);
@@ -889,16 +921,41 @@ int smtp_server_start(uv_loop_t *loop, struct config *cfg, struct spool *sp,
 			goto fail;
 		}
 	}
+	if (cfg->main.local_socket[0]) {
+		const char *path = cfg->main.local_socket;
+
+		if ((r = port_socket_claim(path)) < 0) {
+			snprintf(err, errlen, r == -EADDRINUSE ?
+			    "local_socket %s: another tern serve is running" :
+			    "local_socket %s: %s", path, uv_strerror(r));
+			goto fail;
+		}
+		uv_pipe_init(loop, &srv->local, 0);
+		srv->local.data = srv;
+		srv->has_local = 1;
+		srv->n_lst_open++;
+		r = uv_pipe_bind(&srv->local, path);
+		if (r == 0)
+			r = uv_pipe_chmod(&srv->local, UV_READABLE | UV_WRITABLE);
+		if (r == 0)
+			r = uv_listen((uv_stream_t *)&srv->local, 64, srv_connection_cb);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(r));
+			goto fail;
+		}
+	}
 	*out = srv;
 	return 0;
 fail:
 	srv->stopping = 1;
 	for (i = 0; i < srv->n_lst; i++)
 		uv_close((uv_handle_t *)&srv->lst[i], srv_listener_closed_cb);
+	if (srv->has_local)
+		uv_close((uv_handle_t *)&srv->local, srv_listener_closed_cb);
 	config_release(srv->cfg);
 	srv->cfg = NULL;
 	/* freed when the last listener has closed (the caller runs the loop) */
-	if (srv->n_lst == 0)
+	if (srv->n_lst_open == 0)
 		srv_maybe_done(srv);
 	return r < 0 ? r : -EINVAL;
 }
@@ -925,6 +982,11 @@ void smtp_server_stop(struct smtp_server *srv, void (*done)(void *arg), void *ar
 	for (i = 0; i < srv->n_lst; i++)
 		uv_close((uv_handle_t *)&srv->lst[i], srv_listener_closed_cb);
 	srv->n_lst = 0;
+	if (srv->has_local) {
+		uv_close((uv_handle_t *)&srv->local, srv_listener_closed_cb);
+		srv->has_local = 0;
+		(void)unlink(srv->cfg->main.local_socket);
+	}
 	for (c = srv->conns; c; c = next) {
 		next = c->next;
 		if (c->in_sync || c->job == JOB_COMMIT)

@@ -377,7 +377,8 @@ static enum smtp_action smtp_do_data(struct smtp_sess *s, const struct smtp_cmd 
 	    spool_env_set(&s->env->host_addr, s->local ? NULL : s->client_addr) < 0 ||
 	    spool_env_set(&s->env->protocol, s->local ?
 	    (s->esmtp ? "local-esmtp" : "local-smtp") :
-	    s->esmtp ? (s->tls ? "esmtps" : "esmtp") : "smtp") < 0) {
+	    s->esmtp ? (s->tls ? "esmtps" : "esmtp") : "smtp") < 0 ||
+	    spool_env_set(&s->env->ident, s->ident[0] ? s->ident : NULL) < 0) {
 		smtp_out_printf(&s->out, "451 4.3.0 Out of memory, try later");
 		return SMTP_A_NONE;
 	}

@@ -58,6 +58,7 @@ struct smtp_sess {
 	char client_addr[64];
 	unsigned client_port;
 	int local;		/* a local submission: may relay */
+	char ident[64];		/* local submitter's login name, or "" */
 	int tls;		/* TLS is on */
 	int tls_offer;		/* STARTTLS may be offered */
 	int esmtp;

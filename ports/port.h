@@ -10,4 +10,14 @@ const char *port_resolv_conf(void);
 /* port_aliases_file - the system's aliases file (/etc/aliases format) */
 const char *port_aliases_file(void);
 
+/* port_peer_uid - the user id of the process at the other end of a
+ * connected Unix socket, or -1 when the system cannot tell */
+long port_peer_uid(int fd);
+/* port_user_name - login name of uid into buf ("uid N" when unknown) */
+void port_user_name(long uid, char *buf, unsigned len);
+/* port_socket_claim - make path free for a listening Unix socket: 0 when
+ * nothing is there or a stale socket was removed, -EADDRINUSE when a
+ * live server answers on it, -ENOTSOCK when it is not a socket */
+int port_socket_claim(const char *path);
+
 #endif

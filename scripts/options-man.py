@@ -23,6 +23,7 @@ def generate(defs):
     out = {}
     for sec, name, typ, default, mn, mx, needs, hlp in ROW.findall(defs):
         default = default.replace('TERN_LOCALSTATEDIR "/spool/tern"', '"/var/spool/tern"')
+        default = default.replace('TERN_RUNSTATEDIR "/tern.sock"', '"/run/tern.sock"')
         default = default.strip('"')
         rng = ""
         if typ in ("INT", "SIZE", "DURATION", "DURATIONS"):

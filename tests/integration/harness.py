@@ -86,6 +86,7 @@ class Tern:
                  "log_file = %s" % self.log]
         if enabled("CONFIG_SMTP_SERVER"):
             lines.append("listen = 127.0.0.1:%d" % self.port)
+            lines.append("local_socket = %s" % os.path.join(self.dir, "tern.sock"))
         return "\n".join(lines) + "\n"
 
     def write_config(self, config="", main_extra=""):

@@ -406,3 +406,49 @@ class FullDiskTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.send(20000)[0], 250)
         self.assertEqual(self.t.stop(), 0)
+
+
+@unittest.skipUnless(enabled("CONFIG_SMTP_SERVER"), "no SMTP listener in this build")
+class LocalUserTest(unittest.TestCase):
+    """A user who may not write the private spool hands the message to the
+    daemon over local_socket; without a daemon the call fails with
+    EX_TEMPFAIL, so the caller keeps the message."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("switching to another user needs root (CI runs as root)")
+        self.t = Tern()
+        self.addCleanup(self.t.cleanup)
+        os.chmod(self.t.dir, 0o755)
+        os.chmod(self.t.conf, 0o644)
+        link = os.path.join(self.t.dir, "sendmail")
+        os.symlink(harness.TERN, link)
+        self.argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                     link, "-C", self.t.conf]
+
+    def run_as_nobody(self, *args, input=b"Subject: from nobody\n\nhello\n.line\n"):
+        r = subprocess.run(self.argv + list(args), input=input, capture_output=True,
+                           timeout=30)
+        harness.check_sanitizer(r.stderr, "sendmail as nobody")
+        return r
+
+    def test_handoff_to_daemon(self):
+        self.t.serve()
+        r = self.run_as_nobody("-f", "nobody@tern.test", "ops@example.org")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ids = self.t.queue_ids()
+        self.assertEqual(len(ids), 1)
+        data = self.t.queue_file(ids[0])
+        self.assertIn(b"ident: nobody\n", data)
+        self.assertIn(b"protocol: local-esmtp\n", data)
+        self.assertIn(b"rcpt: <ops@example.org>\n", data)
+        # dot-stuffed on the socket, unstuffed by the daemon
+        self.assertTrue(data.endswith(b"\r\nhello\r\n.line\r\n"), data[-40:])
+        self.assertRegex(self.t.read_log(), r"%s <= nobody@tern.test U=nobody P=local-esmtp S=\d+ "
+                         r"id=<[^>]+@tern.test> for ops@example.org" % ids[0])
+
+    def test_no_daemon_is_a_temporary_failure(self):
+        r = self.run_as_nobody("ops@example.org")
+        self.assertEqual(r.returncode, 75, r.stderr)
+        self.assertIn(b"may not write the spool", r.stderr)
+        self.assertEqual(self.t.queue_ids(), [])
