@@ -44,6 +44,11 @@ static inline int cmd_sendmail(struct cli *cli, int argc, char **argv)
 { (void)cli; (void)argc; (void)argv; return EX_UNAVAILABLE_; }
 #endif
 
+/* queue_deliver - run a delivery engine in this process until the given
+ * messages (ids NULL: the whole queue, retry times ignored) have had
+ * their attempt; a sysexits code */
+int queue_deliver(const struct config *cfg, char *const *ids, size_t n);
+
 /* version_modules - "sendmail smtp-server ..." of this build */
 const char *version_modules(char *buf, size_t len);
 

@@ -7,18 +7,30 @@
  *               (451 4.3.0 try later; next try in 10m)
  *
  * Age, size, ID, sender, then each recipient still pending with its last
- * error, as Exim's mailq shows them. `queue run` arrives with delivery.
+ * error, as Exim's mailq shows them.
+ *
+ * `tern queue run` (sendmail -q) tries every queued message now, whatever
+ * its retry time, and returns when the attempts are over; it runs its own
+ * delivery engine, so it works with or without a daemon (the message
+ * locks keep the two from delivering one message twice at once).
+ * queue_deliver_ids() does the same for a list of IDs (sendmail -odi).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "core/cli.h"
 #include "core/config.h"
+#include "core/deliver.h"
+#include "core/kconfig.h"
 #include "core/log.h"
 #include "core/spool.h"
+#include "tls/tls.h"
 
 /* queue_age - "45s", "12m", "3h", "2d" */
 static void queue_age(long long secs, char *buf, size_t len)
@@ -171,17 +183,82 @@ static int queue_remove(struct cli *cli, int argc, char **argv)
 	return bad ? EX_DATAERR_ : EXIT_OK;
 }
 
+static void queue_idle_cb(void *arg)
+{
+	uv_stop(arg);
+}
+
+static void queue_deliver_done(void *arg)
+{
+	(void)arg;
+}
+
+int queue_deliver(const struct config *cfgc, char *const *ids, size_t n)
+{
+	struct config *cfg = (struct config *)cfgc;
+	struct deliver *d = NULL;
+	struct spool *sp = NULL;
+	uv_loop_t loop;
+	char err[512];
+	size_t i;
+	int r;
+
+	if ((r = spool_open(cfg->main.spool_directory, 0, &sp, err, sizeof(err))) < 0) {
+		if (r == -ENOENT)
+			return EXIT_OK;	/* no spool: nothing queued */
+		fprintf(stderr, "tern: %s\n", err);
+		return r == -EACCES || r == -EPERM ? EX_NOPERM_ : EX_TEMPFAIL_;
+	}
+	if (IS_ENABLED(CONFIG_TLS) && tls_rng_init() != 0) {
+		spool_close(sp);
+		return EX_SOFTWARE_;
+	}
+	if (uv_loop_init(&loop) < 0 || deliver_new(&loop, cfg, sp, &d) < 0) {
+		spool_close(sp);
+		return EX_OSERR_;
+	}
+	deliver_on_idle(d, queue_idle_cb, &loop);
+	if (ids)
+		for (i = 0; i < n; i++)
+			deliver_message(d, ids[i]);
+	else
+		deliver_queue_run(d, 1);
+	if (deliver_busy(d))
+		uv_run(&loop, UV_RUN_DEFAULT);
+	deliver_on_idle(d, NULL, NULL);
+	deliver_stop(d, queue_deliver_done, NULL);
+	/* a uv_stop made before uv_run ran only ends that first run */
+	do
+		(void)uv_run(&loop, UV_RUN_DEFAULT);
+	while (uv_loop_alive(&loop));
+	(void)uv_loop_close(&loop);
+	spool_close(sp);
+	return EXIT_OK;
+}
+
+static int queue_run(struct cli *cli)
+{
+	struct config *cfg = cli_config_load(cli);
+	int rc;
+
+	if (!cfg)
+		return EX_CONFIG_;
+	if (strcmp(cfg->main.log_file, "stderr") != 0 && log_open(cfg->main.log_file) < 0)
+		(void)log_open("none");
+	rc = queue_deliver(cfg, NULL, 0);
+	log_close();
+	config_release(cfg);
+	return rc;
+}
+
 int cmd_queue(struct cli *cli, int argc, char **argv)
 {
 	if (argc == 1 || (argc == 2 && strcmp(argv[1], "list") == 0))
 		return queue_list(cli);
 	if (argc >= 3 && strcmp(argv[1], "remove") == 0)
 		return queue_remove(cli, argc - 2, argv + 2);
-	if (argc == 2 && strcmp(argv[1], "run") == 0) {
-		fprintf(stderr, "tern: queue run: this tern cannot deliver yet; "
-		    "messages stay queued\n");
-		return EX_UNAVAILABLE_;
-	}
+	if (argc == 2 && strcmp(argv[1], "run") == 0)
+		return queue_run(cli);
 	fprintf(stderr, "usage: tern [-C FILE] queue [list] | run | remove ID...\n");
 	return EX_USAGE_;
 }

@@ -18,7 +18,10 @@
  * daemon over a local socket is planned.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +156,52 @@ static int send_errno_exit(int r, const char *what)
 {
 	fprintf(stderr, "tern: cannot queue: %s: %s\n", what, strerror(-r));
 	return EX_TEMPFAIL_;	/* the caller keeps the message and retries */
+}
+
+/* send_deliver - after the commit: -odq leaves the message queued; -odi
+ * delivers it before returning; -odb (the default) leaves it to a running
+ * daemon (which sees it arrive in queue/) or, when none runs, to a
+ * background process, as dma does. The exit status stays 0 either way:
+ * the message is safely queued. */
+static void send_deliver(const struct config *cfg, struct spool *sp, char mode,
+    const char *id)
+{
+	char qid[SPOOL_ID_LEN + 1];
+	char *ids[1];
+	pid_t pid;
+
+	snprintf(qid, sizeof(qid), "%s", id);
+	ids[0] = qid;
+	if (mode == 'b' && cfg->main.queue_only)
+		return;		/* queue_only: queue runs deliver */
+	if (mode == 'q' || (mode == 'b' && spool_daemon_running(sp)))
+		return;
+	if (mode == 'i') {
+		(void)queue_deliver(cfg, ids, 1);
+		return;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid > 0)
+		(void)waitpid(pid, NULL, 0);	/* the middle child exits at once */
+	if (pid != 0)
+		return;		/* parent (or fork failed: a queue run finds it) */
+	/* the child: detached from the caller's terminal and pipes */
+	(void)setsid();
+	{
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+	}
+	if (fork() == 0)
+		_exit(queue_deliver(cfg, ids, 1));
+	_exit(0);
 }
 
 /* send_message - read, prepare, spool and commit one message */
@@ -404,6 +453,7 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 		    addr[0] ? addr : "<>", login, size, msgid, list);
 	}
 	rcode = EXIT_OK;
+	send_deliver(cfg, sp, o->mode, spool_writer_id(w));
 out:
 	send_sock_close(sink.k);
 	spool_writer_free(w);

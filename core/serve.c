@@ -1,12 +1,23 @@
 /*
  * serve.c - `tern serve`: the daemon in the foreground (for procd, systemd,
- * s6). One libuv loop; SIGTERM and SIGINT stop it, SIGHUP re-reads the
- * config (keeping the old one when the new one has errors) and reopens
- * the log file.
+ * s6). One libuv loop carries the SMTP listener and the delivery engine.
  *
- * struct serve owns the loop, the signal handles and the config; the
+ * Signals: SIGTERM and SIGINT stop it (listeners close, commits and
+ * deliveries under way finish), SIGHUP re-reads the config (keeping the
+ * old one when the new one has errors) and reopens the log file, SIGUSR1
+ * runs the queue now, every message, whatever its retry time (a link-up
+ * hotplug script sends it).
+ *
+ * Delivery starts: for each message the listener commits; for each
+ * message another process (sendmail, tern send) renames into queue/ (a
+ * uv_fs_event watch on the directory); on the queue_run_interval timer for
+ * messages whose retry time has come; and once at start. queue_only keeps
+ * new messages for the queue runs.
+ *
+ * struct serve owns the loop, the handles, the spool and the config; the
  * handles are closed before the loop is, as libuv requires.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +28,7 @@
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/counters.h"
+#include "core/deliver.h"
 #include "core/kconfig.h"
 #include "core/log.h"
 #include "core/smtp_server.h"
@@ -25,12 +37,17 @@
 
 struct serve {
 	uv_loop_t loop;
-	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
+	uv_timer_t qtimer;
+	uv_fs_event_t qwatch;
+	int qwatch_on;
 	struct config *cfg;
 	const struct cli *cli;
 	struct spool *spool;
 	struct smtp_server *smtp;
+	struct deliver *deliver;
 	int stop_signal;
+	int parts;		/* smtp server and engine still stopping */
 };
 
 static void serve_close_cb(uv_handle_t *h)
@@ -38,11 +55,23 @@ static void serve_close_cb(uv_handle_t *h)
 	(void)h;
 }
 
-static void serve_close_signals(struct serve *s)
+static void serve_close_handles(struct serve *s)
 {
 	uv_close((uv_handle_t *)&s->sig_term, serve_close_cb);
 	uv_close((uv_handle_t *)&s->sig_int, serve_close_cb);
 	uv_close((uv_handle_t *)&s->sig_hup, serve_close_cb);
+	uv_close((uv_handle_t *)&s->sig_usr1, serve_close_cb);
+	uv_close((uv_handle_t *)&s->qtimer, serve_close_cb);
+	if (s->qwatch_on)
+		uv_close((uv_handle_t *)&s->qwatch, serve_close_cb);
+}
+
+static void serve_part_stopped(void *arg)
+{
+	struct serve *s = arg;
+
+	if (--s->parts == 0)
+		serve_close_handles(s);
 }
 
 static void serve_smtp_stopped(void *arg)
@@ -50,17 +79,61 @@ static void serve_smtp_stopped(void *arg)
 	struct serve *s = arg;
 
 	s->smtp = NULL;
-	serve_close_signals(s);
+	serve_part_stopped(s);
 }
 
-/* serve_stop - stop accepting; the loop ends when the last session has
- * finished its commit and closed */
+static void serve_deliver_stopped(void *arg)
+{
+	struct serve *s = arg;
+
+	s->deliver = NULL;
+	serve_part_stopped(s);
+}
+
+/* serve_stop - stop accepting and starting deliveries; the loop ends when
+ * the last session and delivery have finished */
 static void serve_stop(struct serve *s)
 {
-	if (s->smtp)
+	s->parts = 1;
+	uv_timer_stop(&s->qtimer);
+	if (s->qwatch_on)
+		uv_fs_event_stop(&s->qwatch);
+	if (s->smtp) {
+		s->parts++;
 		smtp_server_stop(s->smtp, serve_smtp_stopped, s);
-	else
-		serve_close_signals(s);
+	}
+	if (s->deliver) {
+		s->parts++;
+		deliver_stop(s->deliver, serve_deliver_stopped, s);
+	}
+	serve_part_stopped(s);
+}
+
+/* serve_new_message - a message is in the queue: deliver it now */
+static void serve_new_message(void *arg, const char *id)
+{
+	struct serve *s = arg;
+
+	if (s->deliver && !s->stop_signal && !s->cfg->main.queue_only)
+		deliver_message(s->deliver, id);
+}
+
+static void serve_qwatch_cb(uv_fs_event_t *h, const char *name, int events, int status)
+{
+	struct serve *s = h->data;
+
+	(void)events;
+	if (status < 0 || !name || !spool_id_valid(name))
+		return;
+	serve_new_message(s, name);
+}
+
+static void serve_qtimer_cb(uv_timer_t *t)
+{
+	struct serve *s = t->data;
+
+	if (s->deliver)
+		deliver_queue_run(s->deliver, 0);
 }
 
 static void serve_signal_cb(uv_signal_t *h, int signum)
@@ -81,9 +154,20 @@ static void serve_signal_cb(uv_signal_t *h, int signum)
 		}
 		if (s->smtp)
 			smtp_server_reload(s->smtp, cfg);
+		if (s->deliver)
+			deliver_reload(s->deliver, cfg);
 		config_release(s->cfg);
 		s->cfg = cfg;
+		uv_timer_start(&s->qtimer, serve_qtimer_cb,
+		    (uint64_t)cfg->main.queue_run_interval * 1000,
+		    (uint64_t)cfg->main.queue_run_interval * 1000);
 		log_info("SIGHUP: reloaded %s", s->cli->config_file);
+		return;
+	}
+	if (signum == SIGUSR1) {
+		log_info("SIGUSR1 received: running the queue");
+		if (s->deliver && !s->stop_signal)
+			deliver_queue_run(s->deliver, 1);
 		return;
 	}
 	if (s->stop_signal)
@@ -103,10 +187,25 @@ static int serve_signal_start(struct serve *s, uv_signal_t *h, int signum)
 	return uv_signal_start(h, serve_signal_cb, signum);
 }
 
+/* serve_log_counters - the debug counters at exit */
+static void serve_log_counters(void)
+{
+	char buf[512];
+	FILE *f;
+
+	if (!IS_ENABLED(CONFIG_DEBUG_COUNTERS) || !(f = fmemopen(buf, sizeof(buf), "w")))
+		return;
+	counters_print(f);
+	fclose(f);
+	buf[sizeof(buf) - 1] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	log_info("counters: %s", buf);
+}
+
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
 	struct serve s;
-	char err[512];
+	char err[512], qdir[4096];
 	unsigned removed;
 	int r, rc = EX_SOFTWARE_;
 
@@ -123,13 +222,22 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	if ((r = log_open(s.cfg->main.log_file)) < 0) {
 		fprintf(stderr, "tern: cannot open log %s: %s\n",
 		    s.cfg->main.log_file, uv_strerror(r));
-		config_free(s.cfg);
+		config_release(s.cfg);
 		return EX_CANTCREAT_;
 	}
 	if ((r = spool_open(s.cfg->main.spool_directory, 1, &s.spool, err, sizeof(err))) < 0) {
 		log_err("spool: %s", err);
 		fprintf(stderr, "tern: spool: %s\n", err);
 		rc = EX_CANTCREAT_;
+		goto out_cfg;
+	}
+	if ((r = spool_daemon_lock(s.spool)) < 0) {
+		const char *why = r == -EAGAIN ? "another tern serve uses this spool" :
+		    uv_strerror(r);
+
+		log_err("spool %s: %s", s.cfg->main.spool_directory, why);
+		fprintf(stderr, "tern: spool %s: %s\n", s.cfg->main.spool_directory, why);
+		rc = EX_UNAVAILABLE_;
 		goto out_cfg;
 	}
 	if ((r = spool_recover(s.spool, &removed)) < 0)
@@ -147,39 +255,51 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		log_err("cannot start the event loop: %s", uv_strerror(r));
 		goto out_cfg;
 	}
+	uv_timer_init(&s.loop, &s.qtimer);
+	s.qtimer.data = &s;
 	if ((r = serve_signal_start(&s, &s.sig_term, SIGTERM)) < 0 ||
 	    (r = serve_signal_start(&s, &s.sig_int, SIGINT)) < 0 ||
-	    (r = serve_signal_start(&s, &s.sig_hup, SIGHUP)) < 0) {
+	    (r = serve_signal_start(&s, &s.sig_hup, SIGHUP)) < 0 ||
+	    (r = serve_signal_start(&s, &s.sig_usr1, SIGUSR1)) < 0) {
 		log_err("cannot watch signals: %s", uv_strerror(r));
 		uv_walk(&s.loop, (uv_walk_cb)uv_close, NULL);
 		uv_run(&s.loop, UV_RUN_DEFAULT);
 		goto out_loop;
 	}
+	if ((r = deliver_new(&s.loop, s.cfg, s.spool, &s.deliver)) < 0) {
+		log_err("cannot start delivery: %s", uv_strerror(r));
+		serve_close_handles(&s);
+		uv_run(&s.loop, UV_RUN_DEFAULT);
+		goto out_loop;
+	}
 	if (IS_ENABLED(CONFIG_SMTP_SERVER) &&
-	    (r = smtp_server_start(&s.loop, s.cfg, s.spool, NULL, NULL, &s.smtp,
-	    err, sizeof(err))) < 0) {
+	    (r = smtp_server_start(&s.loop, s.cfg, s.spool, serve_new_message, &s,
+	    &s.smtp, err, sizeof(err))) < 0) {
 		log_err("%s", err);
 		fprintf(stderr, "tern: %s\n", err);
-		serve_close_signals(&s);
+		s.stop_signal = SIGTERM;
+		serve_stop(&s);
 		uv_run(&s.loop, UV_RUN_DEFAULT);
 		rc = EX_UNAVAILABLE_;
 		goto out_loop;
 	}
+	/* messages renamed into queue/ by sendmail and tern send */
+	snprintf(qdir, sizeof(qdir), "%s/queue", s.cfg->main.spool_directory);
+	if (uv_fs_event_init(&s.loop, &s.qwatch) == 0) {
+		s.qwatch.data = &s;
+		s.qwatch_on = 1;
+		if ((r = uv_fs_event_start(&s.qwatch, serve_qwatch_cb, qdir, 0)) < 0)
+			log_warn("cannot watch %s (%s): local submissions wait for the "
+			    "next queue run", qdir, uv_strerror(r));
+	}
+	uv_timer_start(&s.qtimer, serve_qtimer_cb,
+	    (uint64_t)s.cfg->main.queue_run_interval * 1000,
+	    (uint64_t)s.cfg->main.queue_run_interval * 1000);
 	log_info("tern %s daemon started: pid %ld, config %s", TERN_VERSION,
 	    (long)getpid(), cli->config_file);
+	deliver_queue_run(s.deliver, 0);
 	uv_run(&s.loop, UV_RUN_DEFAULT);
-	if (IS_ENABLED(CONFIG_DEBUG_COUNTERS)) {
-		char buf[512];
-		FILE *f = fmemopen(buf, sizeof(buf), "w");
-
-		if (f) {
-			counters_print(f);
-			fclose(f);
-			buf[sizeof(buf) - 1] = '\0';
-			buf[strcspn(buf, "\n")] = '\0';
-			log_info("counters: %s", buf);
-		}
-	}
+	serve_log_counters();
 	log_info("tern daemon stopped");
 	rc = EXIT_OK;
 out_loop:

@@ -32,6 +32,7 @@ struct spool_held {
 struct spool {
 	char *dir;
 	int tmpfd, queuefd;
+	int daemonfd;			/* serve.lock, held by tern serve */
 	long long last_us;		/* last ID time, microseconds */
 	struct spool_held *held;	/* IDs this process has locked */
 };
@@ -131,6 +132,8 @@ int spool_open(const char *dir, int create, struct spool **out,
 		return -EPERM;
 	}
 	sp = calloc(1, sizeof(*sp));
+	if (sp)
+		sp->daemonfd = -1;
 	if (!sp || !(sp->dir = strdup(dir))) {
 		free(sp);
 		close(dfd);
@@ -171,8 +174,51 @@ void spool_close(struct spool *sp)
 		close(sp->tmpfd);
 	if (sp->queuefd >= 0)
 		close(sp->queuefd);
+	if (sp->daemonfd >= 0)
+		close(sp->daemonfd);
 	free(sp->dir);
 	free(sp);
+}
+
+/* spool_daemon_path - <spool>/serve.lock */
+static int spool_daemon_open(struct spool *sp, int flags)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/serve.lock", sp->dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int spool_daemon_lock(struct spool *sp)
+{
+	int fd = spool_daemon_open(sp, O_RDWR | O_CREAT), r;
+
+	if (fd < 0)
+		return fd;
+	if ((r = spool_lock_fd(fd, 0)) < 0) {
+		close(fd);
+		return r;
+	}
+	sp->daemonfd = fd;
+	return 0;
+}
+
+int spool_daemon_running(struct spool *sp)
+{
+	struct flock fl;
+	int fd = spool_daemon_open(sp, O_RDONLY), running;
+
+	if (fd < 0)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	running = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return running;
 }
 
 const char *spool_dir(const struct spool *sp)
@@ -304,6 +350,9 @@ int spool_writer_link(struct spool_writer *w)
 	if (renameat(w->sp->tmpfd, w->id, w->sp->queuefd, w->id) < 0)
 		return -errno;
 	w->linked = 1;
+	/* the lock guarded the file in tmp/; in queue/ delivery locks it */
+	close(w->fd);
+	w->fd = -1;
 	return 0;
 }
 

@@ -12,7 +12,7 @@
  * process leaves it alone. The caller writes the envelope and the data,
  * then commits in three steps that may run in libuv's thread pool:
  *   spool_writer_sync()  fdatasync the file            (1 fsync)
- *   spool_writer_link()  rename tmp/ID -> queue/ID
+ *   spool_writer_link()  rename tmp/ID -> queue/ID, close the file
  *   spool_dir_sync()     fsync queue/, shared by every message renamed
  *                        before it started (group commit)
  * Only after spool_dir_sync() returns may the message be acknowledged.
@@ -82,6 +82,12 @@ int spool_dir_sync(struct spool *sp);
  * how many syncs were made */
 int spool_writer_commit(struct spool_writer *w, unsigned *fsyncs);
 void spool_writer_free(struct spool_writer *w);
+
+/* spool_daemon_lock - tern serve holds <spool>/serve.lock for its life;
+ * -EAGAIN when another daemon has it. spool_daemon_running - 1 when some
+ * process holds it (sendmail -odb then leaves delivery to the daemon). */
+int spool_daemon_lock(struct spool *sp);
+int spool_daemon_running(struct spool *sp);
 
 /* spool_list - the IDs in queue/, oldest first; free with spool_list_free */
 int spool_list(struct spool *sp, char ***ids, size_t *n);

@@ -68,6 +68,38 @@ def wait_for(pred, timeout=10.0, what="condition"):
     raise AssertionError("timed out waiting for %s" % what)
 
 
+class Sink:
+    """A real SMTP server (aiosmtpd) on loopback that stores what it gets."""
+
+    def __init__(self, *args):
+        self.dir = tempfile.mkdtemp(prefix="tern-sink-")
+        self.port = free_port()
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(here, "sink.py"),
+                                      "--port", str(self.port), "--dir", self.dir] + list(args),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if "ready" not in line:
+            raise AssertionError("sink did not start: %s %s" % (line, self.proc.stderr.read()))
+
+    def messages(self):
+        import json
+        out = []
+        for n in sorted(os.listdir(self.dir)):
+            if n.endswith(".json"):
+                with open(os.path.join(self.dir, n)) as f:
+                    out.append(json.load(f))
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class Tern:
     """A private tern: directory, config, log; run commands, serve."""
 

@@ -1,0 +1,1343 @@
+/*
+ * deliver.c - the delivery engine on libuv (deliver.h).
+ *
+ * One attempt of one message (struct dmsg): open it with its lock, route
+ * every recipient that is due (aliases, then the router), group the final
+ * addresses by router, and run one SMTP delivery per group (struct dgroup)
+ * so that all recipients of a message for the same hosts share one
+ * transaction. A group tries its hosts in order and each host's addresses
+ * in turn: a connection, banner, EHLO or TLS failure moves on to the next;
+ * replies to RCPT and DATA are final for this attempt (2xx delivered, 4xx
+ * deferred, 5xx failed). When every group is done, the outcomes go to the
+ * state file in one append + fdatasync in the thread pool, the log gets
+ * Exim's lines (=>, ->, ==, **), failures are bounced once, and a message
+ * with nothing left is removed (Completed).
+ *
+ * Retry times come from retry.c (retry_intervals, jitter, bounce_after).
+ * Host names are resolved with uv_getaddrinfo (thread pool) until the DNS
+ * module takes over; the default MX router needs that module.
+ *
+ * Ownership: the engine owns the list of attempts; an attempt owns its
+ * groups, its message (and lock) and its config reference; a group owns its
+ * TCP handle and timer, and the attempt is freed only when every group's
+ * handles are closed.
+ */
+#include "core/deliver.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/bounce.h"
+#include "core/config.h"
+#include "core/counters.h"
+#include "core/kconfig.h"
+#include "core/log.h"
+#include "core/mailhdr.h"
+#include "core/retry.h"
+#include "core/router.h"
+#include "core/smtp_client.h"
+#include "core/smtp_reply.h"
+#include "core/spool.h"
+
+#define DELIVER_READ_CHUNK (32 * 1024)
+#define DELIVER_PENDING_MAX 100000
+
+struct dmsg;
+
+struct dtarget {
+	size_t rcpt;			/* index in the envelope */
+	char addr[ROUTER_ADDR_MAX];	/* final address */
+	struct router_choice rc;
+	int group;			/* -1: decided without SMTP */
+	struct smtp_rcpt_result res;
+	char host[340];			/* H=... of the delivery */
+	char tls[64];			/* X=... (empty without TLS) */
+	/* for a failure report (dtarget_dsn) */
+	char status[16];
+	char remote_mta[350];
+	char diagnostic[SMTP_CLIENT_TEXT_MAX + 16];
+};
+
+struct dgroup {
+	struct dmsg *dm;
+	int index;
+	size_t *tix;			/* targets of this group */
+	size_t n;
+	const char **rcpts;		/* their addresses, for smtp_client */
+	unsigned *notify;		/* RFC 3461, passed on */
+	const char **orcpt;
+	struct smtp_rcpt_result *results;
+	/* hosts */
+	size_t host_i;
+	char host[256];
+	unsigned port;
+	struct addrinfo *ai, *ai_cur;
+	uv_getaddrinfo_t gai;
+	char addr[64];
+	/* connection */
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_connect_t creq;
+	int tcp_open, timer_open, connected, closing;
+	struct smtp_client sc;
+	struct smtp_client_msg msg;	/* the client keeps a pointer to it */
+	char in[2 * SMTP_REPLY_MAX];
+	size_t inlen;
+	int greeted, transacted;
+	/* data phase */
+	int in_data;
+	uv_fs_t fsreq;
+	long long data_pos;
+	struct smtp_dotstuff ds;
+	char rbuf[DELIVER_READ_CHUNK];
+	char *wbuf;
+	/* outcome of the last host */
+	char error[512];
+	int done;
+};
+
+struct dmsg {
+	struct deliver *d;
+	struct dmsg *next;
+	struct config *cfg;
+	struct spool_msg *m;
+	char id[SPOOL_ID_LEN + 1];
+	long long now;
+	int force;
+	struct dtarget *t;
+	size_t n_t;
+	struct dgroup *g;
+	size_t n_g, g_done;
+	int handles;			/* open handles of all groups */
+	/* finishing */
+	uv_work_t work;
+	char *lines;			/* state lines to append */
+	size_t lines_len;
+	int work_err;
+	int complete;			/* nothing left: remove */
+	char *bounce;			/* report to queue, or NULL */
+	size_t bounce_len;
+	char bounce_id[SPOOL_ID_LEN + 1];
+	char bounce_to[ROUTER_ADDR_MAX];
+	int finishing;
+};
+
+struct deliver {
+	uv_loop_t *loop;
+	struct config *cfg;
+	struct spool *sp;
+	struct dmsg *active;
+	unsigned n_active;
+	char **pending;
+	int *pending_force;
+	size_t n_pending, cap_pending;
+	int stopping;
+	void (*idle_cb)(void *);
+	void *idle_arg;
+	void (*done)(void *);
+	void *done_arg;
+	unsigned rnd;
+	int kicking, kick_again;		/* deliver_kick is not reentered */
+	/* new messages another process still held: tried again shortly */
+	uv_timer_t later_timer;
+	char **later;
+	size_t n_later;
+	int closing;
+};
+
+/* deliver_closed_cb - the engine's last handle is closed: free it */
+static void deliver_closed_cb(uv_handle_t *h)
+{
+	struct deliver *d = h->data;
+	void (*done)(void *) = d->done;
+	void *arg = d->done_arg;
+
+	config_release(d->cfg);
+	free(d->pending);
+	free(d->pending_force);
+	free(d);
+	done(arg);
+}
+
+static void dgroup_next_host(struct dgroup *g);
+static void dgroup_next_addr(struct dgroup *g);
+static void dmsg_group_done(struct dgroup *g);
+static void deliver_kick(struct deliver *d);
+static void deliver_later(struct deliver *d, const char *id);
+
+/* ------------------------------------------------------------ helpers */
+
+static unsigned deliver_rand(struct deliver *d)
+{
+	/* xorshift: jitter only, not security */
+	d->rnd ^= d->rnd << 13;
+	d->rnd ^= d->rnd >> 17;
+	d->rnd ^= d->rnd << 5;
+	return d->rnd;
+}
+
+/* dcopy - copy src into dst[n], cut when longer (texts for logs) */
+static void dcopy(char *dst, size_t n, const char *src)
+{
+	size_t l = strlen(src);
+
+	if (l >= n)
+		l = n - 1;
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
+static void dtarget_set(struct dtarget *t, enum smtp_rcpt_status st, const char *text)
+{
+	t->res.status = st;
+	dcopy(t->res.text, sizeof(t->res.text), text);
+}
+
+/* ------------------------------------------------------------ connection */
+
+static void dgroup_handle_closed_cb(uv_handle_t *h)
+{
+	struct dgroup *g = h->data;
+
+	if (h == (uv_handle_t *)&g->tcp)
+		g->tcp_open = 0;
+	else
+		g->timer_open = 0;
+	g->dm->handles--;
+	if (g->closing && !g->tcp_open) {
+		g->closing = 0;
+		if (g->done)
+			dmsg_group_done(g);
+		else
+			dgroup_next_addr(g);
+	}
+}
+
+/* dgroup_disconnect - close the connection; then the next address (or
+ * the end of the group when done is set) */
+static void dgroup_disconnect(struct dgroup *g)
+{
+	if (g->closing)
+		return;
+	uv_timer_stop(&g->timer);
+	if (!g->tcp_open) {
+		if (g->done)
+			dmsg_group_done(g);
+		else
+			dgroup_next_addr(g);
+		return;
+	}
+	g->closing = 1;
+	g->connected = 0;
+	uv_read_stop((uv_stream_t *)&g->tcp);
+	uv_close((uv_handle_t *)&g->tcp, dgroup_handle_closed_cb);
+}
+
+static void dgroup_write_cb(uv_write_t *req, int status)
+{
+	struct dgroup *g = req->data;
+
+	free(req);
+	if (status < 0 && g->connected && !g->closing) {
+		snprintf(g->error, sizeof(g->error), "write: %s", uv_strerror(status));
+		smtp_client_abort(&g->sc, g->error);
+		dgroup_disconnect(g);
+	}
+}
+
+/* dgroup_send - write the client's output buffer */
+static int dgroup_send(struct dgroup *g, const char *p, size_t n)
+{
+	uv_write_t *req;
+	uv_buf_t b;
+	char *copy;
+
+	if (n == 0)
+		return 0;
+	req = malloc(sizeof(*req) + n);
+	if (!req)
+		return -ENOMEM;
+	copy = (char *)(req + 1);
+	memcpy(copy, p, n);
+	req->data = g;
+	b = uv_buf_init(copy, (unsigned)n);
+	if (uv_write(req, (uv_stream_t *)&g->tcp, &b, 1, dgroup_write_cb) < 0) {
+		free(req);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void dgroup_timeout_cb(uv_timer_t *t)
+{
+	struct dgroup *g = t->data;
+
+	snprintf(g->error, sizeof(g->error), "%s [%s]:%u: timeout %s", g->host,
+	    g->addr, g->port, g->connected ? "waiting for the server" : "connecting");
+	if (g->connected)
+		smtp_client_abort(&g->sc, g->error);
+	dgroup_disconnect(g);
+}
+
+/* dgroup_arm_timer - connect_timeout, command_timeout or data_timeout
+ * (RFC 5321 4.5.3.2 asks for minutes; the transport sets them) */
+static void dgroup_arm_timer(struct dgroup *g)
+{
+	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
+	long long secs = !tr ? 300 : !g->connected ? tr->connect_timeout :
+	    g->in_data ? tr->data_timeout : tr->command_timeout;
+
+	uv_timer_start(&g->timer, dgroup_timeout_cb, (uint64_t)secs * 1000, 0);
+}
+
+static void dgroup_action(struct dgroup *g, enum smtp_client_action a);
+
+static void dgroup_data_read_cb(uv_fs_t *req);
+
+/* dgroup_data_next - read the next chunk of the message from the spool */
+static void dgroup_data_next(struct dgroup *g)
+{
+	struct spool_msg *m = g->dm->m;
+	uv_buf_t b = uv_buf_init(g->rbuf, sizeof(g->rbuf));
+
+	g->fsreq.data = g;
+	if (uv_fs_read(g->dm->d->loop, &g->fsreq, m->fd, &b, 1,
+	    (int64_t)(m->data_off + g->data_pos), dgroup_data_read_cb) < 0) {
+		snprintf(g->error, sizeof(g->error), "cannot read the spool file");
+		smtp_client_abort(&g->sc, g->error);
+		dgroup_disconnect(g);
+	}
+}
+
+static void dgroup_data_write_cb(uv_write_t *req, int status)
+{
+	struct dgroup *g = req->data;
+
+	free(req);
+	if (!g->connected || g->closing)
+		return;
+	if (status < 0) {
+		snprintf(g->error, sizeof(g->error), "write: %s", uv_strerror(status));
+		smtp_client_abort(&g->sc, g->error);
+		dgroup_disconnect(g);
+		return;
+	}
+	dgroup_data_next(g);
+}
+
+static void dgroup_data_read_cb(uv_fs_t *req)
+{
+	struct dgroup *g = req->data;
+	ssize_t n = req->result;
+	uv_write_t *wr;
+	uv_buf_t b;
+	size_t out;
+	int last = 0;
+
+	uv_fs_req_cleanup(req);
+	if (!g->connected || g->closing)
+		return;
+	if (n < 0) {
+		snprintf(g->error, sizeof(g->error), "cannot read the spool file: %s",
+		    uv_strerror((int)n));
+		smtp_client_abort(&g->sc, g->error);
+		dgroup_disconnect(g);
+		return;
+	}
+	wr = malloc(sizeof(*wr) + 2 * (size_t)n + 8);
+	if (!wr) {
+		smtp_client_abort(&g->sc, "out of memory");
+		dgroup_disconnect(g);
+		return;
+	}
+	g->data_pos += n;
+	out = smtp_dotstuff(&g->ds, g->rbuf, (size_t)n, (char *)(wr + 1));
+	if (n == 0) {
+		out += smtp_dotstuff_end(&g->ds, (char *)(wr + 1) + out);
+		last = 1;
+	}
+	wr->data = g;
+	b = uv_buf_init((char *)(wr + 1), (unsigned)out);
+	dgroup_arm_timer(g);
+	if (last) {
+		if (uv_write(wr, (uv_stream_t *)&g->tcp, &b, 1, dgroup_write_cb) < 0) {
+			free(wr);
+			smtp_client_abort(&g->sc, "write failed");
+			dgroup_disconnect(g);
+			return;
+		}
+		dgroup_action(g, smtp_client_data_sent(&g->sc));
+		return;
+	}
+	if (uv_write(wr, (uv_stream_t *)&g->tcp, &b, 1, dgroup_data_write_cb) < 0) {
+		free(wr);
+		smtp_client_abort(&g->sc, "write failed");
+		dgroup_disconnect(g);
+	}
+}
+
+/* dgroup_flush - send what the client machine has written */
+static int dgroup_flush(struct dgroup *g)
+{
+	size_t n;
+	const char *p = smtp_client_output(&g->sc, &n);
+	int r = dgroup_send(g, p, n);
+
+	smtp_client_output_reset(&g->sc);
+	return r;
+}
+
+static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
+{
+	struct dmsg *dm = g->dm;
+
+	switch (a) {
+	case SC_SEND_READ:
+		if (dgroup_flush(g) < 0) {
+			smtp_client_abort(&g->sc, "write failed");
+			dgroup_disconnect(g);
+			return;
+		}
+		dgroup_arm_timer(g);
+		return;
+	case SC_STARTTLS:
+		/* TLS arrives with the TLS issue; never offered before */
+		dgroup_action(g, smtp_client_tls_done(&g->sc, 0));
+		return;
+	case SC_DATA:
+		(void)dgroup_flush(g);
+		g->in_data = 1;
+		smtp_dotstuff_init(&g->ds);
+		g->data_pos = 0;
+		dgroup_data_next(g);
+		return;
+	case SC_READY:
+		g->in_data = 0;
+		if (!g->greeted) {
+			struct smtp_client_msg *msg = &g->msg;
+			struct spool_env *env = dm->m->env;
+
+			g->greeted = 1;
+			memset(msg, 0, sizeof(*msg));
+			msg->sender = env->sender;
+			msg->rcpt = g->rcpts;
+			msg->n_rcpt = g->n;
+			msg->size = (unsigned long long)dm->m->data_size;
+			msg->body_8bit = env->body_8bit;
+			msg->smtputf8 = env->smtputf8;
+			msg->envid = env->envid;
+			msg->ret_full = env->ret_full;
+			msg->notify = g->notify;
+			msg->orcpt = g->orcpt;
+			dgroup_action(g, smtp_client_msg_start(&g->sc, msg, g->results));
+			return;
+		}
+		g->transacted = 1;
+		dgroup_action(g, smtp_client_quit(&g->sc));
+		return;
+	case SC_CLOSE:
+		(void)dgroup_flush(g);
+		if (!g->transacted && smtp_client_error(&g->sc) &&
+		    smtp_client_error(&g->sc)[0])
+			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host,
+			    g->addr, g->port, smtp_client_error(&g->sc));
+		dgroup_disconnect(g);
+		return;
+	}
+}
+
+static void dgroup_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct dgroup *g = h->data;
+
+	(void)suggested;
+	*buf = uv_buf_init(g->in + g->inlen, (unsigned)(sizeof(g->in) - g->inlen));
+}
+
+static void dgroup_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct dgroup *g = s->data;
+
+	(void)buf;
+	if (!g->connected || g->closing)
+		return;
+	if (n < 0) {
+		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: connection %s", g->host,
+		    g->addr, g->port, n == UV_EOF ? "closed by the server" : uv_strerror((int)n));
+		smtp_client_abort(&g->sc, g->error);
+		dgroup_disconnect(g);
+		return;
+	}
+	g->inlen += (size_t)n;
+	while (g->connected && !g->closing) {
+		struct smtp_reply r;
+		const char *why;
+		long used = smtp_reply_parse(g->in, g->inlen, &r, &why);
+		enum smtp_client_action a;
+
+		if (used == 0) {
+			if (g->inlen == sizeof(g->in)) {
+				why = "reply too long";
+				used = -1;
+			} else {
+				break;
+			}
+		}
+		if (used < 0) {
+			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host,
+			    g->addr, g->port, why);
+			smtp_client_abort(&g->sc, g->error);
+			dgroup_disconnect(g);
+			return;
+		}
+		a = smtp_client_reply(&g->sc, g->in, (size_t)used);
+		memmove(g->in, g->in + used, g->inlen - (size_t)used);
+		g->inlen -= (size_t)used;
+		dgroup_action(g, a);
+	}
+}
+
+static void dgroup_connect_cb(uv_connect_t *req, int status)
+{
+	struct dgroup *g = req->data;
+	const struct config_main *m = &g->dm->cfg->main;
+	struct smtp_client_opts o;
+
+	if (g->closing)
+		return;
+	if (status < 0) {
+		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host, g->addr,
+		    g->port, uv_strerror(status));
+		dgroup_disconnect(g);
+		return;
+	}
+	g->connected = 1;
+	g->inlen = 0;
+	g->greeted = g->transacted = 0;
+	memset(&o, 0, sizeof(o));
+	o.helo_name = m->primary_hostname;
+	smtp_client_init(&g->sc, &o);
+	uv_read_start((uv_stream_t *)&g->tcp, dgroup_alloc_cb, dgroup_read_cb);
+	dgroup_arm_timer(g);
+}
+
+static void dgroup_next_addr(struct dgroup *g)
+{
+	struct sockaddr_storage ss;
+	size_t i;
+	int r;
+
+	/* recipients the last host settled need no other host */
+	for (i = 0; i < g->n; i++)
+		if (g->results[i].status == SC_RCPT_PENDING)
+			break;
+	if (i == g->n) {
+		g->done = 1;
+		dmsg_group_done(g);
+		return;
+	}
+	if (!g->ai_cur) {
+		if (g->ai)
+			uv_freeaddrinfo(g->ai);
+		g->ai = NULL;
+		g->host_i++;
+		dgroup_next_host(g);
+		return;
+	}
+	memcpy(&ss, g->ai_cur->ai_addr, g->ai_cur->ai_addrlen);
+	if (ss.ss_family == AF_INET) {
+		((struct sockaddr_in *)&ss)->sin_port = htons((unsigned short)g->port);
+		uv_ip4_name((struct sockaddr_in *)&ss, g->addr, sizeof(g->addr));
+	} else {
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((unsigned short)g->port);
+		uv_ip6_name((struct sockaddr_in6 *)&ss, g->addr, sizeof(g->addr));
+	}
+	g->ai_cur = g->ai_cur->ai_next;
+	if (!g->ai_cur)
+		g->ai_cur = NULL;
+	uv_tcp_init(g->dm->d->loop, &g->tcp);
+	g->tcp.data = g;
+	g->tcp_open = 1;
+	g->dm->handles++;
+	g->creq.data = g;
+	r = uv_tcp_connect(&g->creq, &g->tcp, (struct sockaddr *)&ss, dgroup_connect_cb);
+	if (r < 0) {
+		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host, g->addr,
+		    g->port, uv_strerror(r));
+		dgroup_disconnect(g);
+		return;
+	}
+	dgroup_arm_timer(g);
+}
+
+static void dgroup_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct dgroup *g = req->data;
+
+	if (status < 0) {
+		snprintf(g->error, sizeof(g->error), "%s: host lookup failed: %s", g->host,
+		    uv_strerror(status));
+		g->host_i++;
+		dgroup_next_host(g);
+		return;
+	}
+	g->ai = g->ai_cur = res;
+	/* the marker: ai_cur non-NULL means "addresses to try" */
+	dgroup_next_addr(g);
+}
+
+static void dgroup_next_host(struct dgroup *g)
+{
+	struct dmsg *dm = g->dm;
+	const struct dtarget *t0 = &dm->t[g->tix[0]];
+	const struct addrlist *hosts = t0->rc.router ? t0->rc.router->hosts : NULL;
+	struct addrinfo hints;
+	int r;
+
+	if (!hosts || g->host_i >= hosts->n) {
+		g->done = 1;
+		dmsg_group_done(g);
+		return;
+	}
+	snprintf(g->host, sizeof(g->host), "%s", hosts->item[g->host_i].host);
+	g->port = hosts->item[g->host_i].port ? hosts->item[g->host_i].port :
+	    (unsigned)(t0->rc.transport ? t0->rc.transport->port : 25);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	g->gai.data = g;
+	r = uv_getaddrinfo(dm->d->loop, &g->gai, dgroup_gai_cb, g->host, NULL, &hints);
+	if (r < 0) {
+		snprintf(g->error, sizeof(g->error), "%s: host lookup failed: %s", g->host,
+		    uv_strerror(r));
+		g->host_i++;
+		dgroup_next_host(g);
+	}
+}
+
+/* ------------------------------------------------------------ attempt */
+
+static void dmsg_free(struct dmsg *dm)
+{
+	struct deliver *d = dm->d;
+	struct dmsg **p;
+	size_t i;
+
+	for (p = &d->active; *p; p = &(*p)->next)
+		if (*p == dm) {
+			*p = dm->next;
+			break;
+		}
+	d->n_active--;
+	for (i = 0; i < dm->n_g; i++) {
+		free(dm->g[i].tix);
+		free(dm->g[i].rcpts);
+		free(dm->g[i].notify);
+		free(dm->g[i].orcpt);
+		free(dm->g[i].results);
+		if (dm->g[i].ai)
+			uv_freeaddrinfo(dm->g[i].ai);
+	}
+	free(dm->g);
+	free(dm->t);
+	free(dm->lines);
+	free(dm->bounce);
+	spool_msg_close(dm->m);
+	config_release(dm->cfg);
+	free(dm);
+	deliver_kick(d);
+}
+
+static void dmsg_timer_closed_cb(uv_handle_t *h)
+{
+	struct dgroup *g = h->data;
+	struct dmsg *dm = g->dm;
+
+	g->timer_open = 0;
+	if (--dm->handles == 0)
+		dmsg_free(dm);
+}
+
+/* dmsg_log - Exim's lines for this attempt */
+static void dmsg_log(struct dmsg *dm)
+{
+	const struct spool_env *env = dm->m->env;
+	int *first = calloc(dm->n_g + 1, sizeof(int));
+	size_t i;
+
+	for (i = 0; i < dm->n_t; i++) {
+		const struct dtarget *t = &dm->t[i];
+		const char *orig = env->rcpt[t->rcpt].addr;
+		char parent[ROUTER_ADDR_MAX + 4] = "";
+		const char *r = t->rc.name ? t->rc.name : "";
+		const char *tr = t->rc.transport ? t->rc.transport->name : "";
+
+		if (strcmp(orig, t->addr) != 0)
+			snprintf(parent, sizeof(parent), " <%s>", orig);
+		switch (t->res.status) {
+		case SC_RCPT_OK: {
+			int lead = t->group >= 0 && first && !first[t->group];
+
+			if (t->group >= 0 && first)
+				first[t->group] = 1;
+			log_info("%s %s %s%s R=%s T=%s H=%s%s%s C=\"%s\"", dm->id,
+			    lead || t->group < 0 ? "=>" : "->", t->addr, parent, r, tr,
+			    t->host, t->tls[0] ? " X=" : "", t->tls, t->res.text);
+			break;
+		}
+		case SC_RCPT_FAIL:
+			log_info("%s ** %s%s%s%s%s%s: %s", dm->id, t->addr, parent,
+			    r[0] ? " R=" : "", r, tr[0] ? " T=" : "", tr, t->res.text);
+			break;
+		default:
+			log_info("%s == %s%s%s%s%s%s defer: %s", dm->id, t->addr, parent,
+			    r[0] ? " R=" : "", r, tr[0] ? " T=" : "", tr, t->res.text);
+			break;
+		}
+	}
+	free(first);
+}
+
+static void dmsg_finish_work(uv_work_t *req)
+{
+	struct dmsg *dm = req->data;
+	int r = 0;
+
+	if (dm->lines_len)
+		r = spool_msg_state_append(dm->m, dm->lines, dm->lines_len);
+	if (r == 0 && dm->bounce) {
+		struct spool_writer *w = NULL;
+		struct spool_env *env = spool_env_new();
+		char *text = NULL;
+		size_t len;
+		unsigned fsyncs;
+
+		r = -ENOMEM;
+		if (env)
+			env->arrival = dm->now;
+		if (env && spool_env_set(&env->sender, "") == 0 &&
+		    spool_env_set(&env->protocol, "local") == 0 &&
+		    spool_env_add_rcpt(env, dm->bounce_to) &&
+		    (text = spool_env_format(env, &len)) != NULL &&
+		    (r = spool_writer_new(dm->m->sp, dm->now, &w)) == 0 &&
+		    (r = spool_writer_write(w, text, len)) == 0 &&
+		    (r = spool_writer_write(w, dm->bounce, dm->bounce_len)) == 0 &&
+		    (r = spool_writer_commit(w, &fsyncs)) == 0)
+			snprintf(dm->bounce_id, sizeof(dm->bounce_id), "%s", spool_writer_id(w));
+		spool_writer_free(w);
+		spool_env_free(env);
+		free(text);
+	}
+	if (r == 0 && dm->complete)
+		r = spool_msg_remove(dm->m);
+	dm->work_err = r;
+}
+
+static void dmsg_finish_after(uv_work_t *req, int status)
+{
+	struct dmsg *dm = req->data;
+	size_t i;
+
+	(void)status;
+	dmsg_log(dm);
+	if (dm->work_err < 0)
+		log_err("%s: cannot record the delivery state: %s", dm->id,
+		    uv_strerror(dm->work_err));
+	if (dm->bounce_id[0])
+		log_info("%s <= <> R=%s U=tern P=local S=%zu", dm->bounce_id, dm->id,
+		    dm->bounce_len);
+	if (dm->complete && dm->work_err == 0)
+		log_info("%s Completed", dm->id);
+	if (dm->bounce_id[0] && !dm->d->stopping)
+		deliver_message(dm->d, dm->bounce_id);
+	/* close every group's timer; the last close frees the attempt */
+	dm->handles = 0;
+	for (i = 0; i < dm->n_g; i++)
+		if (dm->g[i].timer_open) {
+			dm->handles++;
+			uv_close((uv_handle_t *)&dm->g[i].timer, dmsg_timer_closed_cb);
+		}
+	if (dm->handles == 0)
+		dmsg_free(dm);
+}
+
+/* dtarget_dsn - RFC 3464 Status, Remote-MTA and Diagnostic-Code of a
+ * failed target: an SMTP reply "550 5.1.1 text" gives smtp; and its
+ * enhanced code, anything else is a local reason */
+static void dtarget_dsn(struct dtarget *t)
+{
+	const char *x = t->res.text;
+	int smtp = t->res.code >= 200 || (x[0] >= '2' && x[0] <= '5' &&
+	    x[1] >= '0' && x[1] <= '9' && x[2] >= '0' && x[2] <= '9' && x[3] == ' ');
+
+	t->status[0] = '\0';
+	if (smtp) {
+		const char *e = x + 4;
+		size_t n = strspn(e, "0123456789.");
+
+		if (n >= 5 && n < sizeof(t->status) && (e[n] == ' ' || e[n] == '\0') &&
+		    e[1] == '.')
+			snprintf(t->status, sizeof(t->status), "%.*s", (int)n, e);
+		snprintf(t->diagnostic, sizeof(t->diagnostic), "smtp; %s", x);
+		if (t->group >= 0 && t->host[0]) {
+			char h[sizeof(t->host)];
+
+			dcopy(h, sizeof(h), t->host);
+			h[strcspn(h, " ")] = '\0';
+			snprintf(t->remote_mta, sizeof(t->remote_mta), "dns; %s", h);
+		}
+	} else {
+		snprintf(t->diagnostic, sizeof(t->diagnostic), "%s", x);
+		t->remote_mta[0] = '\0';
+	}
+}
+
+/* dmsg_bounce - build the failure report for br[0..n) (bounce.h rules) */
+static void dmsg_bounce(struct dmsg *dm, const struct bounce_rcpt *br, size_t n,
+    size_t off, size_t cap)
+{
+	const struct spool_env *env = dm->m->env;
+	const struct config_main *cm = &dm->cfg->main;
+	struct bounce_msg b;
+	const char *to = NULL;
+	char *hdr = malloc(BOUNCE_HDRS_MAX);
+	long got = -1;
+	size_t hl = 0;
+	int who;
+
+	if (hdr) {
+		got = (long)pread(dm->m->fd, hdr, BOUNCE_HDRS_MAX, (off_t)dm->m->data_off);
+		if (got > 0) {
+			hl = mailhdr_end(hdr, (size_t)got);
+			if (!hl)
+				hl = (size_t)got;
+		}
+	}
+	who = bounce_recipients_for(env->sender, got > 0 ? hdr : NULL, hl, br, n, &to);
+	if (who == BOUNCE_TO_NONE || !to) {
+		log_info("%s no failure report: the message was itself a report", dm->id);
+		free(hdr);
+		return;
+	}
+	memset(&b, 0, sizeof(b));
+	b.reporting_mta = cm->primary_hostname;
+	b.id = dm->id;
+	b.arrival = env->arrival;
+	b.envid = env->envid;
+	if (who == BOUNCE_TO_POSTMASTER) {
+		snprintf(dm->bounce_to, sizeof(dm->bounce_to), "postmaster@%s",
+		    cm->primary_hostname);
+		b.to_postmaster = 1;
+	} else {
+		snprintf(dm->bounce_to, sizeof(dm->bounce_to), "%s", to);
+	}
+	b.orig_sender = dm->bounce_to;
+	b.ret_full = env->ret_full;
+	b.rcpt = br;
+	b.n_rcpt = n;
+	b.orig_headers = got > 0 ? hdr : NULL;
+	b.orig_headers_len = hl;
+	b.now = dm->now;
+	b.boundary_seed = dm->id;
+	dm->bounce = bounce_build(&b, &dm->bounce_len);
+	free(hdr);
+	if (!dm->bounce) {
+		log_err("%s: cannot build the failure report (out of memory)", dm->id);
+		return;
+	}
+	if (dm->lines && off + 100 < cap) {
+		int k = spool_state_line(dm->lines + off, cap - off, dm->now,
+		    SPOOL_ST_BOUNCED, 0, 0, "failure report queued");
+
+		if (k > 0)
+			dm->lines_len = off + (size_t)k;
+	}
+}
+
+/* dmsg_finish - every group is done: record, log, bounce, remove */
+static void dmsg_finish(struct dmsg *dm)
+{
+	struct spool_env *env = dm->m->env;
+	const struct config_main *cm = &dm->cfg->main;
+	size_t i, k, cap = 256 * (dm->n_t + 1), off = 0;
+	struct bounce_rcpt *br = NULL;
+	size_t n_br = 0;
+	int pending = 0;
+
+	dm->finishing = 1;
+	dm->lines = malloc(cap);
+	br = calloc(dm->n_t + 1, sizeof(*br));
+	/* outcomes per envelope recipient: all its final addresses */
+	for (i = 0; i < env->n_rcpt; i++) {
+		enum smtp_rcpt_status st = SC_RCPT_OK;
+		const char *text = NULL;
+		int seen = 0;
+
+		for (k = 0; k < dm->n_t; k++) {
+			struct dtarget *t = &dm->t[k];
+
+			if (t->rcpt != i)
+				continue;
+			seen = 1;
+			if (t->res.status == SC_RCPT_PENDING) {
+				dtarget_set(t, SC_RCPT_DEFER, "no host could be reached");
+			}
+			if (t->res.status == SC_RCPT_DEFER) {
+				long long next = retry_next(env->arrival, env->rcpt[i].attempts + 1,
+				    dm->now, &cm->retry_intervals, cm->bounce_after,
+				    deliver_rand(dm->d));
+
+				if (next < 0) {
+					char why[600];
+
+					snprintf(why, sizeof(why), "retry timeout exceeded (bounce_after %llds); last error: %s",
+					    cm->bounce_after, t->res.text);
+					dtarget_set(t, SC_RCPT_FAIL, why);
+				} else if (st == SC_RCPT_OK) {
+					st = SC_RCPT_DEFER;
+					text = t->res.text;
+					env->rcpt[i].next_retry = next;
+				}
+			}
+			if (t->res.status == SC_RCPT_FAIL) {
+				st = SC_RCPT_FAIL;
+				text = t->res.text;
+				if (br && n_br < dm->n_t + 1 &&
+				    bounce_rcpt_wanted(env->rcpt[i].notify, "failed")) {
+					dtarget_dsn(t);
+					br[n_br].addr = t->addr;
+					br[n_br].orcpt = env->rcpt[i].orcpt;
+					br[n_br].status = t->status;
+					br[n_br].action = "failed";
+					br[n_br].remote_mta = t->remote_mta[0] ? t->remote_mta : NULL;
+					br[n_br].diagnostic = t->diagnostic;
+					br[n_br].last_attempt = dm->now;
+					n_br++;
+				}
+			}
+			if (st == SC_RCPT_OK && !text)
+				text = t->res.text;
+		}
+		if (!seen) {
+			if (env->rcpt[i].state == SPOOL_RCPT_PENDING)
+				pending = 1;	/* not due in this attempt */
+			continue;
+		}
+		if (st == SC_RCPT_DEFER)
+			pending = 1;
+		if (dm->lines && off + 200 < cap) {
+			int n = spool_state_line(dm->lines + off, cap - off, dm->now,
+			    st == SC_RCPT_OK ? SPOOL_ST_OK : st == SC_RCPT_FAIL ?
+			    SPOOL_ST_FAIL : SPOOL_ST_DEFER, i, env->rcpt[i].next_retry,
+			    text ? text : "");
+
+			if (n > 0)
+				off += (size_t)n;
+		}
+	}
+	dm->lines_len = off;
+	dm->complete = !pending;
+	if (n_br && IS_ENABLED(CONFIG_BOUNCE))
+		dmsg_bounce(dm, br, n_br, off, cap);
+	free(br);
+	dm->work.data = dm;
+	if (uv_queue_work(dm->d->loop, &dm->work, dmsg_finish_work, dmsg_finish_after) < 0) {
+		dmsg_finish_work(&dm->work);
+		dmsg_finish_after(&dm->work, 0);
+	}
+}
+
+static void dmsg_group_done(struct dgroup *g)
+{
+	struct dmsg *dm = g->dm;
+	size_t i;
+
+	/* copy results to the targets */
+	for (i = 0; i < g->n; i++) {
+		struct dtarget *t = &dm->t[g->tix[i]];
+
+		t->res = g->results[i];
+		if (t->res.status == SC_RCPT_PENDING)
+			dtarget_set(t, SC_RCPT_DEFER, g->error[0] ? g->error :
+			    "no host could be reached");
+		snprintf(t->host, sizeof(t->host), "%s [%s]:%u", g->host, g->addr, g->port);
+	}
+	if (++dm->g_done == dm->n_g)
+		dmsg_finish(dm);
+}
+
+/* dmsg_route - expand and route the due recipients into targets */
+struct dmsg_expand {
+	struct dmsg *dm;
+	size_t rcpt;
+	int oom;
+};
+
+static void dmsg_expand_cb(void *ctx, const char *addr, const char *why)
+{
+	struct dmsg_expand *e = ctx;
+	struct dmsg *dm = e->dm;
+	struct dtarget *t;
+
+	t = realloc(dm->t, (dm->n_t + 1) * sizeof(*t));
+	if (!t) {
+		e->oom = 1;
+		return;
+	}
+	dm->t = t;
+	t = &t[dm->n_t++];
+	memset(t, 0, sizeof(*t));
+	t->rcpt = e->rcpt;
+	t->group = -1;
+	snprintf(t->addr, sizeof(t->addr), "%s", addr);
+	if (why) {
+		dtarget_set(t, SC_RCPT_FAIL, why);
+		return;
+	}
+	if (router_pick(dm->cfg, addr, &t->rc) < 0) {
+		dtarget_set(t, SC_RCPT_FAIL, "550 5.4.4 Unrouteable address: no router takes its domain");
+		return;
+	}
+	if (t->rc.kind == ROUTER_MX) {
+		/* the DNS module brings MX delivery */
+		dtarget_set(t, SC_RCPT_DEFER, "MX delivery needs the DNS resolver, "
+		    "which this tern does not have yet; use a smarthost router");
+		return;
+	}
+	t->res.status = SC_RCPT_PENDING;
+}
+
+static int dmsg_plan(struct dmsg *dm)
+{
+	struct spool_env *env = dm->m->env;
+	size_t i, k;
+
+	for (i = 0; i < env->n_rcpt; i++) {
+		struct dmsg_expand e = { dm, i, 0 };
+
+		if (env->rcpt[i].state != SPOOL_RCPT_PENDING)
+			continue;
+		if (!dm->force && env->rcpt[i].next_retry > dm->now)
+			continue;
+		router_expand(dm->cfg, env->rcpt[i].addr, dmsg_expand_cb, &e);
+		if (e.oom)
+			return -ENOMEM;
+	}
+	/* group pending targets by router */
+	for (k = 0; k < dm->n_t; k++) {
+		struct dtarget *t = &dm->t[k];
+		size_t gi;
+
+		if (t->res.status != SC_RCPT_PENDING)
+			continue;
+		for (gi = 0; gi < dm->n_g; gi++)
+			if (dm->t[dm->g[gi].tix[0]].rc.router == t->rc.router)
+				break;
+		if (gi == dm->n_g) {
+			struct dgroup *g = realloc(dm->g, (dm->n_g + 1) * sizeof(*g));
+
+			if (!g)
+				return -ENOMEM;
+			dm->g = g;
+			memset(&g[gi], 0, sizeof(g[gi]));
+			g[gi].dm = dm;
+			g[gi].index = (int)gi;
+			dm->n_g++;
+		}
+		{
+			struct dgroup *g = &dm->g[gi];
+			size_t *tix = realloc(g->tix, (g->n + 1) * sizeof(*tix));
+			const char **rc;
+
+			if (!tix)
+				return -ENOMEM;
+			g->tix = tix;
+			rc = realloc(g->rcpts, (g->n + 1) * sizeof(*rc));
+			if (!rc)
+				return -ENOMEM;
+			g->rcpts = rc;
+			g->tix[g->n] = k;
+			g->rcpts[g->n] = t->addr;
+			g->n++;
+			t->group = (int)gi;
+		}
+	}
+	for (k = 0; k < dm->n_g; k++) {
+		struct dgroup *g = &dm->g[k];
+		size_t j;
+
+		g->results = calloc(g->n, sizeof(*g->results));
+		g->notify = calloc(g->n, sizeof(*g->notify));
+		g->orcpt = calloc(g->n, sizeof(*g->orcpt));
+		if (!g->results || !g->notify || !g->orcpt)
+			return -ENOMEM;
+		/* DSN requests go on with the address they were given for; an
+		 * alias target is a new recipient (RFC 3461 6.2.7) */
+		for (j = 0; j < g->n; j++) {
+			const struct dtarget *t = &dm->t[g->tix[j]];
+			const struct spool_rcpt *r = &env->rcpt[t->rcpt];
+
+			if (strcmp(r->addr, t->addr) == 0) {
+				g->notify[j] = r->notify;
+				g->orcpt[j] = r->orcpt;
+			}
+		}
+	}
+	return 0;
+}
+
+/* dmsg_start - one attempt of message id; 0, or -EAGAIN (in use), or <0 */
+static int dmsg_start(struct deliver *d, const char *id, int force)
+{
+	struct dmsg *dm;
+	char err[256];
+	size_t i;
+	int r;
+
+	for (dm = d->active; dm; dm = dm->next)
+		if (strcmp(dm->id, id) == 0)
+			return -EAGAIN;
+	dm = calloc(1, sizeof(*dm));
+	if (!dm)
+		return -ENOMEM;
+	dm->d = d;
+	dm->force = force;
+	dm->now = (long long)time(NULL);
+	snprintf(dm->id, sizeof(dm->id), "%s", id);
+	r = spool_msg_open(d->sp, id, 1, &dm->m, err, sizeof(err));
+	if (r < 0) {
+		if (r != -EAGAIN && r != -ENOENT)
+			log_err("%s: cannot open for delivery: %s", id, err);
+		free(dm);
+		return r;
+	}
+	dm->cfg = config_hold(d->cfg);
+	dm->next = d->active;
+	d->active = dm;
+	d->n_active++;
+	if ((r = dmsg_plan(dm)) < 0) {
+		log_err("%s: out of memory planning the delivery", id);
+		dmsg_free(dm);
+		return r;
+	}
+	if (dm->n_t == 0) {
+		/* nothing due (or all decided): nothing to record */
+		int all_done = 1;
+
+		for (i = 0; i < dm->m->env->n_rcpt; i++)
+			if (dm->m->env->rcpt[i].state == SPOOL_RCPT_PENDING)
+				all_done = 0;
+		if (!all_done) {
+			dmsg_free(dm);
+			return 0;
+		}
+	}
+	for (i = 0; i < dm->n_g; i++) {
+		struct dgroup *g = &dm->g[i];
+
+		uv_timer_init(d->loop, &g->timer);
+		g->timer.data = g;
+		g->timer_open = 1;
+		dm->handles++;
+	}
+	if (dm->n_g == 0) {
+		dmsg_finish(dm);
+		return 0;
+	}
+	for (i = 0; i < dm->n_g; i++)
+		dgroup_next_host(&dm->g[i]);
+	return 0;
+}
+
+/* ------------------------------------------------------------ engine */
+
+static void deliver_kick(struct deliver *d)
+{
+	unsigned max;
+
+	if (d->kicking) {
+		d->kick_again = 1;
+		return;
+	}
+	d->kicking = 1;
+	do {
+		d->kick_again = 0;
+		max = (unsigned)d->cfg->main.remote_max_parallel;
+		while (!d->stopping && d->n_pending && d->n_active < max) {
+			char *id = d->pending[0];
+			int force = d->pending_force[0];
+
+			memmove(d->pending, d->pending + 1,
+			    (d->n_pending - 1) * sizeof(*d->pending));
+			memmove(d->pending_force, d->pending_force + 1,
+			    (d->n_pending - 1) * sizeof(*d->pending_force));
+			d->n_pending--;
+			if (dmsg_start(d, id, force) == -EAGAIN && force == 2)
+				deliver_later(d, id);
+			free(id);
+		}
+	} while (d->kick_again);
+	d->kicking = 0;
+	if (d->n_active == 0 && d->n_pending == 0 && (d->n_later == 0 || d->stopping)) {
+		if (d->stopping && d->done && !d->closing) {
+			size_t i;
+
+			d->closing = 1;
+			for (i = 0; i < d->n_later; i++)
+				free(d->later[i]);
+			free(d->later);
+			d->later = NULL;
+			d->n_later = 0;
+			uv_close((uv_handle_t *)&d->later_timer, deliver_closed_cb);
+			return;
+		}
+		if (d->idle_cb)
+			d->idle_cb(d->idle_arg);
+	}
+}
+
+static void deliver_later_cb(uv_timer_t *t)
+{
+	struct deliver *d = t->data;
+	char **ids = d->later;
+	size_t n = d->n_later, i;
+
+	d->later = NULL;
+	d->n_later = 0;
+	for (i = 0; i < n; i++) {
+		if (!d->stopping)
+			deliver_message(d, ids[i]);
+		free(ids[i]);
+	}
+	free(ids);
+}
+
+/* deliver_later - a new message is still locked by the process that
+ * queued it (the rename is seen before its writer lets go): again in 1s */
+static void deliver_later(struct deliver *d, const char *id)
+{
+	char **v;
+
+	if (d->n_later >= 1000 || !(v = realloc(d->later, (d->n_later + 1) * sizeof(*v))))
+		return;		/* the next queue run finds it */
+	d->later = v;
+	if (!(v[d->n_later] = strdup(id)))
+		return;
+	d->n_later++;
+	uv_timer_start(&d->later_timer, deliver_later_cb, 1000, 0);
+}
+
+static void deliver_enqueue(struct deliver *d, const char *id, int force)
+{
+	struct dmsg *dm;
+	size_t i;
+	char *s;
+
+	for (dm = d->active; dm; dm = dm->next)
+		if (strcmp(dm->id, id) == 0)
+			return;
+	for (i = 0; i < d->n_pending; i++)
+		if (strcmp(d->pending[i], id) == 0)
+			return;
+	if (d->n_pending >= DELIVER_PENDING_MAX)
+		return;		/* the next queue run finds it */
+	if (d->n_pending == d->cap_pending) {
+		size_t cap = d->cap_pending ? d->cap_pending * 2 : 32;
+		char **p = realloc(d->pending, cap * sizeof(*p));
+		int *f;
+
+		if (!p)
+			return;
+		d->pending = p;
+		f = realloc(d->pending_force, cap * sizeof(*f));
+		if (!f)
+			return;
+		d->pending_force = f;
+		d->cap_pending = cap;
+	}
+	if (!(s = strdup(id)))
+		return;
+	d->pending[d->n_pending] = s;
+	d->pending_force[d->n_pending] = force;
+	d->n_pending++;
+}
+
+int deliver_new(uv_loop_t *loop, struct config *cfg, struct spool *sp,
+    struct deliver **out)
+{
+	struct deliver *d = calloc(1, sizeof(*d));
+
+	*out = NULL;
+	if (!d)
+		return -ENOMEM;
+	d->loop = loop;
+	d->cfg = config_hold(cfg);
+	d->sp = sp;
+	uv_timer_init(loop, &d->later_timer);
+	d->later_timer.data = d;
+	d->rnd = (unsigned)time(NULL) ^ (unsigned)uv_hrtime() ^ 0x9e3779b9u;
+	if (!d->rnd)
+		d->rnd = 1;
+	*out = d;
+	return 0;
+}
+
+void deliver_reload(struct deliver *d, struct config *cfg)
+{
+	config_release(d->cfg);
+	d->cfg = config_hold(cfg);
+}
+
+void deliver_message(struct deliver *d, const char *id)
+{
+	if (d->stopping || !spool_id_valid(id))
+		return;
+	deliver_enqueue(d, id, 2);	/* 2: new, retried when still locked */
+	deliver_kick(d);
+}
+
+void deliver_queue_run(struct deliver *d, int force)
+{
+	char **ids;
+	size_t n, i;
+
+	if (d->stopping)
+		return;
+	if (spool_list(d->sp, &ids, &n) < 0) {
+		log_err("queue run: cannot list the queue");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		deliver_enqueue(d, ids[i], force);
+	spool_list_free(ids, n);
+	deliver_kick(d);
+}
+
+void deliver_on_idle(struct deliver *d, void (*cb)(void *), void *arg)
+{
+	d->idle_cb = cb;
+	d->idle_arg = arg;
+}
+
+void deliver_stop(struct deliver *d, void (*done)(void *), void *arg)
+{
+	size_t i;
+
+	d->stopping = 1;
+	uv_timer_stop(&d->later_timer);
+	d->done = done;
+	d->done_arg = arg;
+	for (i = 0; i < d->n_pending; i++)
+		free(d->pending[i]);
+	d->n_pending = 0;
+	deliver_kick(d);
+}
+
+unsigned deliver_busy(const struct deliver *d)
+{
+	return d->n_active + (unsigned)d->n_pending + (unsigned)d->n_later;
+}
