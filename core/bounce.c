@@ -5,9 +5,11 @@
  * buffer the caller frees), bounce_recipients_for (who gets it: the
  * loop-free rule), bounce_rcpt_wanted (NOTIFY bits against an action).
  *
- * Pure: no I/O, no globals, no logging; the only allocation is the
- * growing output buffer (and two scratch buffers freed before return).
- * Every string is borrowed from the caller.
+ * Pure: no I/O, no globals, no logging; the only allocations are the
+ * growing output buffer and four scratch buffers (the three parts and
+ * one for composing values) freed before return. Every input string is
+ * borrowed from the caller. Dates are written in the local time zone
+ * by mailhdr_date().
  *
  * RFC 3464 (the message/delivery-status fields: 2.1 format, 2.2
  * per-message fields Reporting-MTA, Original-Envelope-Id, Arrival-Date,

@@ -39,7 +39,10 @@
  *  - Sizes: the original is attached up to BOUNCE_HDRS_MAX octets of
  *    header section and, with RET=FULL, BOUNCE_BODY_MAX octets of body,
  *    cut at a line end; the text part says so when anything was cut. The
- *    caller need not read more of the spool file than that.
+ *    caller need not read more of the spool file than that, plus one
+ *    octet (pass the whole thing, or at least BOUNCE_BODY_MAX + 1 octets
+ *    of a longer body, so that the cut is seen and said). Lines of the
+ *    original longer than 998 octets are broken.
  *  - 8-bit: bytes >= 0x80 (an 8BITMIME body, SMTPUTF8 addresses) are
  *    passed through and the report then says Content-Transfer-Encoding:
  *    8bit; send it with BODY=8BITMIME (and SMTPUTF8 when the original had

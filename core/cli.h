@@ -36,6 +36,7 @@ int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_send(struct cli *cli, int argc, char **argv);
 int cmd_queue(struct cli *cli, int argc, char **argv);
+int cmd_route(struct cli *cli, int argc, char **argv);
 /* cmd_sendmail - tern called as sendmail or mailq (argv[0]) */
 #ifdef CONFIG_SENDMAIL
 int cmd_sendmail(struct cli *cli, int argc, char **argv);

@@ -906,7 +906,7 @@ static void dmsg_finish(struct dmsg *dm)
 			if (t->res.status == SC_RCPT_FAIL) {
 				st = SC_RCPT_FAIL;
 				text = t->res.text;
-				if (br && n_br < dm->n_t + 1 &&
+				if (IS_ENABLED(CONFIG_BOUNCE) && br && n_br < dm->n_t + 1 &&
 				    bounce_rcpt_wanted(env->rcpt[i].notify, "failed")) {
 					dtarget_dsn(t);
 					br[n_br].addr = t->addr;

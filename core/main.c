@@ -25,6 +25,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "serve", cmd_serve, 1, NULL },
 	{ "send", cmd_send, 1, NULL },
 	{ "queue", cmd_queue, 1, NULL },
+	{ "route", cmd_route, 1, NULL },
 };
 
 static void cli_usage(FILE *f)
@@ -33,6 +34,7 @@ static void cli_usage(FILE *f)
 	    "usage: tern [-C FILE] serve\n"
 	    "       tern [-C FILE] send [-odb|-odi|-odq] [-f SENDER] [-F NAME] [-t] [-i] [RCPT...]\n"
 	    "       tern [-C FILE] queue [list] | run | remove ID...\n"
+	    "       tern [-C FILE] route ADDRESS...\n"
 	    "       tern [-C FILE] config check|show\n"
 	    "       tern version [-v]\n"
 	    "Config file: -C FILE, default %s/tern.conf. See tern(8).\n",

@@ -226,3 +226,20 @@ class SendmailOdbTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(sink.messages()), 1)
         self.assertEqual(t.queue_ids(), [])
+
+
+class RouteTest(unittest.TestCase):
+    def test_route_shows_aliases_router_and_hosts(self):
+        t = Tern("[aliases]\nroot = admin@example.net, nobody\n\n"
+                 "[router smarthost]\nhosts = 127.0.0.1:2525 [::1]\n")
+        self.addCleanup(t.cleanup)
+        r = t.cmd("route", "root")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)   # nobody@ fails
+        out = r.stdout
+        self.assertIn("root is root@tern.test", out)
+        self.assertIn("admin@example.net\n  router: smarthost (manualroute)\n"
+                      "  transport: remote_smtp, port 25\n  hosts, in order:\n"
+                      "    127.0.0.1:2525\n      127.0.0.1\n    [::1]:25\n      ::1\n", out)
+        self.assertIn("nobody@tern.test\n  fails: 550 5.1.1 <nobody@tern.test>: no such user here", out)
+        r = t.cmd("route", "someone@example.org")
+        self.assertEqual(r.returncode, 0, r.stderr)
