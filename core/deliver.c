@@ -78,6 +78,7 @@ struct dgroup {
 	struct addrinfo *ai, *ai_cur;
 	uv_getaddrinfo_t gai;
 	char addr[64];
+	char hkey[RETRY_HOST_KEY_MAX];	/* "host[addr]:port" for retry_hosts */
 	/* connection */
 	uv_tcp_t tcp;
 	uv_timer_t timer;
@@ -143,6 +144,7 @@ struct deliver {
 	unsigned rnd;
 	int kicking, kick_again;		/* deliver_kick is not reentered */
 	/* new messages another process still held: tried again shortly */
+	struct retry_hosts hosts;		/* dead hosts are not hammered */
 	uv_timer_t later_timer;
 	char **later;
 	size_t n_later;
@@ -237,6 +239,16 @@ static void dgroup_disconnect(struct dgroup *g)
 	uv_close((uv_handle_t *)&g->tcp, dgroup_handle_closed_cb);
 }
 
+/* dgroup_host_failed - remember that this host did not work, so that other
+ * messages do not try it again before its retry time */
+static void dgroup_host_failed(struct dgroup *g)
+{
+	struct deliver *d = g->dm->d;
+
+	(void)retry_host_failed(&d->hosts, g->hkey, (long long)time(NULL),
+	    &g->dm->cfg->main.retry_intervals, deliver_rand(d));
+}
+
 static void dgroup_write_cb(uv_write_t *req, int status)
 {
 	struct dgroup *g = req->data;
@@ -278,6 +290,8 @@ static void dgroup_timeout_cb(uv_timer_t *t)
 
 	snprintf(g->error, sizeof(g->error), "%s [%s]:%u: timeout %s", g->host,
 	    g->addr, g->port, g->connected ? "waiting for the server" : "connecting");
+	if (!g->greeted)
+		dgroup_host_failed(g);
 	if (g->connected)
 		smtp_client_abort(&g->sc, g->error);
 	dgroup_disconnect(g);
@@ -422,6 +436,7 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 			struct spool_env *env = dm->m->env;
 
 			g->greeted = 1;
+			retry_host_ok(&dm->d->hosts, g->hkey);
 			memset(msg, 0, sizeof(*msg));
 			msg->sender = env->sender;
 			msg->rcpt = g->rcpts;
@@ -445,6 +460,8 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 		    smtp_client_error(&g->sc)[0])
 			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host,
 			    g->addr, g->port, smtp_client_error(&g->sc));
+		if (!g->greeted)
+			dgroup_host_failed(g);
 		dgroup_disconnect(g);
 		return;
 	}
@@ -512,6 +529,7 @@ static void dgroup_connect_cb(uv_connect_t *req, int status)
 	if (status < 0) {
 		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host, g->addr,
 		    g->port, uv_strerror(status));
+		dgroup_host_failed(g);
 		dgroup_disconnect(g);
 		return;
 	}
@@ -557,8 +575,19 @@ static void dgroup_next_addr(struct dgroup *g)
 		uv_ip6_name((struct sockaddr_in6 *)&ss, g->addr, sizeof(g->addr));
 	}
 	g->ai_cur = g->ai_cur->ai_next;
-	if (!g->ai_cur)
-		g->ai_cur = NULL;
+	snprintf(g->hkey, sizeof(g->hkey), "%.250s[%.45s]:%u", g->host, g->addr, g->port);
+	{
+		long long until;
+
+		/* a flush (queue run, SIGUSR1) tries every host anyway */
+		if (g->dm->force != 1 && !retry_host_allowed(&g->dm->d->hosts, g->hkey,
+		    (long long)time(NULL), &until)) {
+			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: host retry time "
+			    "not reached (it failed recently)", g->host, g->addr, g->port);
+			dgroup_next_addr(g);
+			return;
+		}
+	}
 	uv_tcp_init(g->dm->d->loop, &g->tcp);
 	g->tcp.data = g;
 	g->tcp_open = 1;
@@ -1279,6 +1308,7 @@ int deliver_new(uv_loop_t *loop, struct config *cfg, struct spool *sp,
 	d->sp = sp;
 	uv_timer_init(loop, &d->later_timer);
 	d->later_timer.data = d;
+	retry_hosts_init(&d->hosts);
 	d->rnd = (unsigned)time(NULL) ^ (unsigned)uv_hrtime() ^ 0x9e3779b9u;
 	if (!d->rnd)
 		d->rnd = 1;
