@@ -14,8 +14,11 @@
  * with nothing left is removed (Completed).
  *
  * Retry times come from retry.c (retry_intervals, jitter, bounce_after).
- * Host names are resolved with uv_getaddrinfo (thread pool) until the DNS
- * module takes over; the default MX router needs that module.
+ * Smarthost names are resolved with uv_getaddrinfo (the system's
+ * resolver and /etc/hosts, in the thread pool); MX delivery asks the DNS
+ * module (dns_resolver.h) for the MX, AAAA and A records, trying MX hosts
+ * in preference order (random among equals) and each host's IPv6, then
+ * IPv4 addresses.
  *
  * Ownership: the engine owns the list of attempts; an attempt owns its
  * groups, its message (and lock) and its config reference; a group owns its
@@ -28,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,11 +46,22 @@
 #include "core/smtp_client.h"
 #include "core/smtp_reply.h"
 #include "core/spool.h"
+#ifdef CONFIG_ROUTER_DNSLOOKUP
+#include "dns/dns_resolver.h"
+#endif
 
 #define DELIVER_READ_CHUNK (32 * 1024)
 #define DELIVER_PENDING_MAX 100000
 
+#define DELIVER_ADDRS_MAX 16
+
 struct dmsg;
+
+struct dhost {
+	char name[256];
+	unsigned port;
+	unsigned pref;
+};
 
 struct dtarget {
 	size_t rcpt;			/* index in the envelope */
@@ -75,8 +90,14 @@ struct dgroup {
 	size_t host_i;
 	char host[256];
 	unsigned port;
-	struct addrinfo *ai, *ai_cur;
+	struct dhost *hosts;		/* in the order to try */
+	size_t n_hosts;
+	int mx;				/* hosts come from the MX lookup */
+	char domain[256];
+	struct sockaddr_storage addrs[DELIVER_ADDRS_MAX];
+	size_t n_addrs, addr_i;
 	uv_getaddrinfo_t gai;
+	struct dns_lookup *lookup;
 	char addr[64];
 	char hkey[RETRY_HOST_KEY_MAX];	/* "host[addr]:port" for retry_hosts */
 	/* connection */
@@ -145,6 +166,7 @@ struct deliver {
 	int kicking, kick_again;		/* deliver_kick is not reentered */
 	/* new messages another process still held: tried again shortly */
 	struct retry_hosts hosts;		/* dead hosts are not hammered */
+	struct dns_resolver *dns;		/* for MX delivery, or NULL */
 	uv_timer_t later_timer;
 	char **later;
 	size_t n_later;
@@ -158,6 +180,9 @@ static void deliver_closed_cb(uv_handle_t *h)
 	void (*done)(void *) = d->done;
 	void *arg = d->done_arg;
 
+#ifdef CONFIG_ROUTER_DNSLOOKUP
+	dns_resolver_free(d->dns);
+#endif
 	config_release(d->cfg);
 	free(d->pending);
 	free(d->pending_force);
@@ -558,15 +583,12 @@ static void dgroup_next_addr(struct dgroup *g)
 		dmsg_group_done(g);
 		return;
 	}
-	if (!g->ai_cur) {
-		if (g->ai)
-			uv_freeaddrinfo(g->ai);
-		g->ai = NULL;
+	if (g->addr_i >= g->n_addrs) {
 		g->host_i++;
 		dgroup_next_host(g);
 		return;
 	}
-	memcpy(&ss, g->ai_cur->ai_addr, g->ai_cur->ai_addrlen);
+	ss = g->addrs[g->addr_i++];
 	if (ss.ss_family == AF_INET) {
 		((struct sockaddr_in *)&ss)->sin_port = htons((unsigned short)g->port);
 		uv_ip4_name((struct sockaddr_in *)&ss, g->addr, sizeof(g->addr));
@@ -574,7 +596,6 @@ static void dgroup_next_addr(struct dgroup *g)
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons((unsigned short)g->port);
 		uv_ip6_name((struct sockaddr_in6 *)&ss, g->addr, sizeof(g->addr));
 	}
-	g->ai_cur = g->ai_cur->ai_next;
 	snprintf(g->hkey, sizeof(g->hkey), "%.250s[%.45s]:%u", g->host, g->addr, g->port);
 	{
 		long long until;
@@ -603,41 +624,188 @@ static void dgroup_next_addr(struct dgroup *g)
 	dgroup_arm_timer(g);
 }
 
+/* dgroup_add_addr - one address to try for the current host */
+static void dgroup_add_addr(struct dgroup *g, int family, const void *bytes)
+{
+	struct sockaddr_storage *ss;
+
+	if (g->n_addrs >= DELIVER_ADDRS_MAX)
+		return;
+	ss = &g->addrs[g->n_addrs++];
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		memcpy(&((struct sockaddr_in *)ss)->sin_addr, bytes, 4);
+	else
+		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, bytes, 16);
+}
+
 static void dgroup_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	struct dgroup *g = req->data;
+	struct addrinfo *ai;
 
+	g->n_addrs = g->addr_i = 0;
 	if (status < 0) {
 		snprintf(g->error, sizeof(g->error), "%s: host lookup failed: %s", g->host,
 		    uv_strerror(status));
-		g->host_i++;
-		dgroup_next_host(g);
-		return;
 	}
-	g->ai = g->ai_cur = res;
-	/* the marker: ai_cur non-NULL means "addresses to try" */
+	for (ai = status < 0 ? NULL : res; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET)
+			dgroup_add_addr(g, AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr);
+		else if (ai->ai_family == AF_INET6)
+			dgroup_add_addr(g, AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+	}
+	if (res)
+		uv_freeaddrinfo(res);
 	dgroup_next_addr(g);
 }
+
+#ifdef CONFIG_ROUTER_DNSLOOKUP
+/* MX delivery: the domain's MX hosts (RFC 5321 5.1), their AAAA and A */
+static void dgroup_dns_a_cb(void *arg, const struct dns_result *res);
+
+static void dgroup_dns_aaaa_cb(void *arg, const struct dns_result *res)
+{
+	struct dgroup *g = arg;
+	size_t i;
+
+	g->lookup = NULL;
+	if (res->status == DNS_ST_TEMPFAIL)
+		snprintf(g->error, sizeof(g->error), "%s: AAAA lookup: %s", g->host, res->error);
+	for (i = 0; res->status == DNS_ST_OK && i < res->n_aaaa; i++)
+		dgroup_add_addr(g, AF_INET6, res->aaaa[i]);
+	if (dns_lookup(g->dm->d->dns, g->host, DNS_T_A, dgroup_dns_a_cb, g, &g->lookup) < 0)
+		dgroup_next_addr(g);
+}
+
+static void dgroup_dns_a_cb(void *arg, const struct dns_result *res)
+{
+	struct dgroup *g = arg;
+	size_t i;
+
+	g->lookup = NULL;
+	if (res->status == DNS_ST_TEMPFAIL)
+		snprintf(g->error, sizeof(g->error), "%s: A lookup: %s", g->host, res->error);
+	else if (g->n_addrs == 0 && res->n_a == 0)
+		snprintf(g->error, sizeof(g->error), "%s: no address (%s)", g->host,
+		    dns_status_name(res->status));
+	for (i = 0; res->status == DNS_ST_OK && i < res->n_a; i++)
+		dgroup_add_addr(g, AF_INET, res->a[i]);
+	dgroup_next_addr(g);
+}
+
+static int dgroup_mx_cmp(const void *a, const void *b)
+{
+	const struct dhost *x = a, *y = b;
+
+	return x->pref < y->pref ? -1 : x->pref > y->pref;
+}
+
+/* dgroup_fail_all - every target of the group ends with one outcome */
+static void dgroup_fail_all(struct dgroup *g, enum smtp_rcpt_status st, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		g->results[i].status = st;
+		dcopy(g->results[i].text, sizeof(g->results[i].text), why);
+	}
+	g->done = 1;
+	dmsg_group_done(g);
+}
+
+static void dgroup_dns_mx_cb(void *arg, const struct dns_result *res)
+{
+	struct dgroup *g = arg;
+	const struct dtarget *t0 = &g->dm->t[g->tix[0]];
+	unsigned port = (unsigned)(t0->rc.transport ? t0->rc.transport->port : 25);
+	char why[600];
+	size_t i;
+
+	g->lookup = NULL;
+	switch (res->status) {
+	case DNS_ST_TEMPFAIL:
+		snprintf(why, sizeof(why), "MX lookup for %s: %s", g->domain, res->error);
+		dgroup_fail_all(g, SC_RCPT_DEFER, why);
+		return;
+	case DNS_ST_NXDOMAIN:
+		snprintf(why, sizeof(why), "550 5.1.2 domain %s does not exist", g->domain);
+		dgroup_fail_all(g, SC_RCPT_FAIL, why);
+		return;
+	case DNS_ST_NODATA:
+		/* no MX: the domain itself (RFC 5321 5.1, implicit MX) */
+		g->hosts = calloc(1, sizeof(*g->hosts));
+		if (!g->hosts) {
+			dgroup_fail_all(g, SC_RCPT_DEFER, "out of memory");
+			return;
+		}
+		dcopy(g->hosts[0].name, sizeof(g->hosts[0].name), g->domain);
+		g->hosts[0].port = port;
+		g->n_hosts = 1;
+		break;
+	case DNS_ST_OK:
+		if (res->null_mx) {
+			snprintf(why, sizeof(why), "556 5.1.10 %s accepts no mail "
+			    "(null MX, RFC 7505)", g->domain);
+			dgroup_fail_all(g, SC_RCPT_FAIL, why);
+			return;
+		}
+		g->hosts = calloc(res->n_mx ? res->n_mx : 1, sizeof(*g->hosts));
+		if (!g->hosts) {
+			dgroup_fail_all(g, SC_RCPT_DEFER, "out of memory");
+			return;
+		}
+		for (i = 0; i < res->n_mx; i++) {
+			dcopy(g->hosts[i].name, sizeof(g->hosts[i].name), res->mx[i].host);
+			g->hosts[i].port = port;
+			g->hosts[i].pref = res->mx[i].pref;
+		}
+		g->n_hosts = res->n_mx;
+		/* random order among equal preferences, then sorted */
+		for (i = g->n_hosts; i > 1; i--) {
+			size_t j = deliver_rand(g->dm->d) % i;
+			struct dhost tmp = g->hosts[i - 1];
+
+			g->hosts[i - 1] = g->hosts[j];
+			g->hosts[j] = tmp;
+		}
+		qsort(g->hosts, g->n_hosts, sizeof(*g->hosts), dgroup_mx_cmp);
+		break;
+	}
+	g->host_i = 0;
+	dgroup_next_host(g);
+}
+#endif
 
 static void dgroup_next_host(struct dgroup *g)
 {
 	struct dmsg *dm = g->dm;
-	const struct dtarget *t0 = &dm->t[g->tix[0]];
-	const struct addrlist *hosts = t0->rc.router ? t0->rc.router->hosts : NULL;
 	struct addrinfo hints;
 	int r;
 
-	if (!hosts || g->host_i >= hosts->n) {
+	if (g->host_i >= g->n_hosts) {
 		g->done = 1;
 		dmsg_group_done(g);
 		return;
 	}
-	snprintf(g->host, sizeof(g->host), "%s", hosts->item[g->host_i].host);
-	g->port = hosts->item[g->host_i].port ? hosts->item[g->host_i].port :
-	    (unsigned)(t0->rc.transport ? t0->rc.transport->port : 25);
+	dcopy(g->host, sizeof(g->host), g->hosts[g->host_i].name);
+	g->port = g->hosts[g->host_i].port;
+	g->n_addrs = g->addr_i = 0;
+#ifdef CONFIG_ROUTER_DNSLOOKUP
+	if (g->mx) {
+		if (dns_lookup(dm->d->dns, g->host, DNS_T_AAAA, dgroup_dns_aaaa_cb, g,
+		    &g->lookup) < 0) {
+			g->host_i++;
+			dgroup_next_host(g);
+		}
+		return;
+	}
+#endif
+	/* smarthosts: the system's resolver (/etc/hosts too), in the
+	 * thread pool */
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
 	g->gai.data = g;
 	r = uv_getaddrinfo(dm->d->loop, &g->gai, dgroup_gai_cb, g->host, NULL, &hints);
 	if (r < 0) {
@@ -646,6 +814,31 @@ static void dgroup_next_host(struct dgroup *g)
 		g->host_i++;
 		dgroup_next_host(g);
 	}
+}
+
+/* dgroup_start - the hosts of the group's router, then the first one */
+static void dgroup_start(struct dgroup *g)
+{
+	const struct dtarget *t0 = &g->dm->t[g->tix[0]];
+	const struct addrlist *hl = t0->rc.router ? t0->rc.router->hosts : NULL;
+	unsigned port = (unsigned)(t0->rc.transport ? t0->rc.transport->port : 25);
+	size_t i;
+
+#ifdef CONFIG_ROUTER_DNSLOOKUP
+	if (g->mx) {
+		if (dns_lookup(g->dm->d->dns, g->domain, DNS_T_MX, dgroup_dns_mx_cb, g,
+		    &g->lookup) < 0)
+			dgroup_fail_all(g, SC_RCPT_DEFER, "cannot start the MX lookup");
+		return;
+	}
+#endif
+	g->hosts = calloc(hl && hl->n ? hl->n : 1, sizeof(*g->hosts));
+	for (i = 0; g->hosts && hl && i < hl->n; i++) {
+		dcopy(g->hosts[i].name, sizeof(g->hosts[i].name), hl->item[i].host);
+		g->hosts[i].port = hl->item[i].port ? hl->item[i].port : port;
+	}
+	g->n_hosts = g->hosts && hl ? hl->n : 0;
+	dgroup_next_host(g);
 }
 
 /* ------------------------------------------------------------ attempt */
@@ -668,8 +861,7 @@ static void dmsg_free(struct dmsg *dm)
 		free(dm->g[i].notify);
 		free(dm->g[i].orcpt);
 		free(dm->g[i].results);
-		if (dm->g[i].ai)
-			uv_freeaddrinfo(dm->g[i].ai);
+		free(dm->g[i].hosts);
 	}
 	free(dm->g);
 	free(dm->t);
@@ -1031,10 +1223,8 @@ static void dmsg_expand_cb(void *ctx, const char *addr, const char *why)
 		dtarget_set(t, SC_RCPT_FAIL, "550 5.4.4 Unrouteable address: no router takes its domain");
 		return;
 	}
-	if (t->rc.kind == ROUTER_MX) {
-		/* the DNS module brings MX delivery */
-		dtarget_set(t, SC_RCPT_DEFER, "MX delivery needs the DNS resolver, "
-		    "which this tern does not have yet; use a smarthost router");
+	if (t->rc.kind == ROUTER_MX && !dm->d->dns) {
+		dtarget_set(t, SC_RCPT_DEFER, "MX delivery: no DNS resolver (see the log)");
 		return;
 	}
 	t->res.status = SC_RCPT_PENDING;
@@ -1064,7 +1254,9 @@ static int dmsg_plan(struct dmsg *dm)
 		if (t->res.status != SC_RCPT_PENDING)
 			continue;
 		for (gi = 0; gi < dm->n_g; gi++)
-			if (dm->t[dm->g[gi].tix[0]].rc.router == t->rc.router)
+			if (dm->t[dm->g[gi].tix[0]].rc.router == t->rc.router &&
+			    (t->rc.kind != ROUTER_MX || strcasecmp(dm->g[gi].domain,
+			    router_domain(t->addr)) == 0))
 				break;
 		if (gi == dm->n_g) {
 			struct dgroup *g = realloc(dm->g, (dm->n_g + 1) * sizeof(*g));
@@ -1075,6 +1267,8 @@ static int dmsg_plan(struct dmsg *dm)
 			memset(&g[gi], 0, sizeof(g[gi]));
 			g[gi].dm = dm;
 			g[gi].index = (int)gi;
+			g[gi].mx = t->rc.kind == ROUTER_MX;
+			dcopy(g[gi].domain, sizeof(g[gi].domain), router_domain(t->addr));
 			dm->n_g++;
 		}
 		{
@@ -1178,7 +1372,7 @@ static int dmsg_start(struct deliver *d, const char *id, int force)
 		return 0;
 	}
 	for (i = 0; i < dm->n_g; i++)
-		dgroup_next_host(&dm->g[i]);
+		dgroup_start(&dm->g[i]);
 	return 0;
 }
 
@@ -1309,6 +1503,14 @@ int deliver_new(uv_loop_t *loop, struct config *cfg, struct spool *sp,
 	uv_timer_init(loop, &d->later_timer);
 	d->later_timer.data = d;
 	retry_hosts_init(&d->hosts);
+#ifdef CONFIG_ROUTER_DNSLOOKUP
+	{
+		char err[256];
+
+		if (dns_resolver_new(loop, cfg, &d->dns, err, sizeof(err)) < 0)
+			log_err("DNS resolver: %s: MX delivery defers", err);
+	}
+#endif
 	d->rnd = (unsigned)time(NULL) ^ (unsigned)uv_hrtime() ^ 0x9e3779b9u;
 	if (!d->rnd)
 		d->rnd = 1;

@@ -112,10 +112,14 @@ class Tern:
         self.proc = None
         self.write_config(config, main_extra)
 
-    def default_main(self):
+    def default_main(self, main_extra=""):
         lines = ["primary_hostname = tern.test",
                  "spool_directory = %s" % self.spool,
                  "log_file = %s" % self.log]
+        if enabled("CONFIG_DNS") and "dns_servers" not in main_extra:
+            # never the machine's resolver: tests that need DNS bring the
+            # signed zone (dnszone.py); port 9 answers nothing
+            lines.append("dns_servers = 127.0.0.1:9")
         if enabled("CONFIG_SMTP_SERVER"):
             lines.append("listen = 127.0.0.1:%d" % self.port)
             lines.append("local_socket = %s" % os.path.join(self.dir, "tern.sock"))
@@ -123,7 +127,7 @@ class Tern:
 
     def write_config(self, config="", main_extra=""):
         """config replaces everything after [main]'s defaults."""
-        text = "[main]\n" + self.default_main() + main_extra + "\n" + config
+        text = "[main]\n" + self.default_main(main_extra) + main_extra + "\n" + config
         if not enabled("CONFIG_ROUTER_DNSLOOKUP") and "[router" not in text:
             text += "\n[router smarthost]\nhosts = 127.0.0.1:%d\n" % free_port()
         with open(self.conf, "w") as f:
