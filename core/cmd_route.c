@@ -2,8 +2,8 @@
  * cmd_route.c - `tern route ADDRESS`: how an address would be routed, as
  * an operator asks when mail does not flow: alias expansion, the router
  * and transport that take each final address, and the hosts in order with
- * their addresses. The DNS and TLS issues add the DNSSEC state of each
- * answer, TLSA records and the TLS policy.
+ * their addresses; for MX delivery the MX, AAAA, A and TLSA answers with
+ * their DNSSEC state, and the TLS policy RFC 7672 would apply.
  *
  * Exit status: 0 when every final address is routable, 2 when one fails
  * (as exim -bt), 64/78 for usage and config errors.
@@ -14,15 +14,193 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
+#include <uv.h>
+
 #include "core/cli.h"
 #include "core/config.h"
+#include "core/kconfig.h"
 #include "core/router.h"
 #include "core/submit.h"
+#ifdef CONFIG_DNS
+#include "dns/dns_resolver.h"
+#endif
 
 struct route_ctx {
 	const struct config *cfg;
 	int failed;
+#ifdef CONFIG_DNS
+	uv_loop_t loop;
+	struct dns_resolver *dns;
+#endif
 };
+
+#ifdef CONFIG_DNS
+/* What `tern route` keeps of one answer (the result is only lent to the
+ * callback). */
+struct route_answer {
+	int done;
+	enum dns_status status;
+	enum dns_sec sec;
+	char error[160];
+	char final_name[DNS_NAME_MAX];
+	size_t n;
+	char item[DNS_MX_MAX][DNS_NAME_MAX + 16];
+	unsigned pref[DNS_MX_MAX];
+	int null_mx;
+};
+
+static void route_answer_cb(void *arg, const struct dns_result *res)
+{
+	struct route_answer *a = arg;
+	size_t i;
+
+	a->done = 1;
+	a->status = res->status;
+	a->sec = res->sec;
+	a->null_mx = res->null_mx;
+	snprintf(a->error, sizeof(a->error), "%s", res->error);
+	snprintf(a->final_name, sizeof(a->final_name), "%s", res->final_name);
+	for (i = 0; i < res->n_mx && a->n < DNS_MX_MAX; i++) {
+		a->pref[a->n] = res->mx[i].pref;
+		snprintf(a->item[a->n++], sizeof(a->item[0]), "%s", res->mx[i].host);
+	}
+	for (i = 0; i < res->n_a && a->n < DNS_MX_MAX; i++)
+		uv_inet_ntop(AF_INET, res->a[i], a->item[a->n++], sizeof(a->item[0]));
+	for (i = 0; i < res->n_aaaa && a->n < DNS_MX_MAX; i++)
+		uv_inet_ntop(AF_INET6, res->aaaa[i], a->item[a->n++], sizeof(a->item[0]));
+	for (i = 0; i < res->n_tlsa && a->n < DNS_MX_MAX; i++) {
+		const struct dns_tlsa *t = &res->tlsa[i];
+		char *o = a->item[a->n++];
+		size_t k, room = sizeof(a->item[0]), off;
+
+		off = (size_t)snprintf(o, room, "%u %u %u ", t->usage, t->selector, t->mtype);
+		for (k = 0; k < t->len && off + 3 < room; k++)
+			off += (size_t)snprintf(o + off, room - off, "%02x", t->data[k]);
+		if (k < t->len && off + 4 < room)
+			snprintf(o + off, room - off, "...");
+	}
+}
+
+/* route_ask - one lookup, waited for (a CLI may block) */
+static void route_ask(struct route_ctx *c, const char *name, int type,
+    struct route_answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (dns_lookup(c->dns, name, type, route_answer_cb, a, NULL) < 0) {
+		a->status = DNS_ST_TEMPFAIL;
+		snprintf(a->error, sizeof(a->error), "cannot start the lookup");
+		return;
+	}
+	while (!a->done)
+		uv_run(&c->loop, UV_RUN_ONCE);
+}
+
+static const char *route_state(const struct route_answer *a)
+{
+	static char buf[220];
+
+	if (a->status == DNS_ST_TEMPFAIL)
+		snprintf(buf, sizeof(buf), "%s, %s: %s", dns_status_name(a->status),
+		    dns_sec_name(a->sec), a->error);
+	else
+		snprintf(buf, sizeof(buf), "%s, %s", dns_status_name(a->status),
+		    dns_sec_name(a->sec));
+	return buf;
+}
+
+/* route_host - a host's addresses and TLSA records, with their DNSSEC
+ * state, and the TLS policy RFC 7672 gives it */
+static void route_host(struct route_ctx *c, const char *host, unsigned port)
+{
+	struct route_answer aaaa, a, tlsa;
+	char tname[DNS_NAME_MAX + 16];
+	size_t i;
+	int secure;
+
+	route_ask(c, host, DNS_T_AAAA, &aaaa);
+	route_ask(c, host, DNS_T_A, &a);
+	printf("      AAAA (%s)", route_state(&aaaa));
+	for (i = 0; i < aaaa.n; i++)
+		printf(" %s", aaaa.item[i]);
+	printf("\n      A    (%s)", route_state(&a));
+	for (i = 0; i < a.n; i++)
+		printf(" %s", a.item[i]);
+	printf("\n");
+	secure = (aaaa.n || a.n) && (!aaaa.n || aaaa.sec == DNS_SEC_SECURE) &&
+	    (!a.n || a.sec == DNS_SEC_SECURE);
+	if (!secure) {
+		printf("      TLSA: not looked up (the address lookup was not secure)\n"
+		    "      TLS policy: opportunistic TLS, no DANE\n");
+		return;
+	}
+	if (!dns_tlsa_name(port, a.final_name[0] ? a.final_name : host, tname, sizeof(tname))) {
+		printf("      TLSA: name too long\n");
+		return;
+	}
+	route_ask(c, tname, DNS_T_TLSA, &tlsa);
+	printf("      TLSA %s (%s)\n", tname, route_state(&tlsa));
+	for (i = 0; i < tlsa.n; i++)
+		printf("        %s\n", tlsa.item[i]);
+	if (tlsa.status == DNS_ST_TEMPFAIL)
+		printf("      TLS policy: host unusable, the TLSA lookup failed (deferred)\n");
+	else if (tlsa.status == DNS_ST_OK && tlsa.sec == DNS_SEC_SECURE && tlsa.n)
+		printf("      TLS policy: DANE: TLS authenticated by the TLSA records, "
+		    "required\n");
+	else
+		printf("      TLS policy: opportunistic TLS, no DANE (%s)\n",
+		    tlsa.status == DNS_ST_OK ? "TLSA records not secure" : "no TLSA records");
+}
+
+/* route_mx - the MX hosts of a domain, in order, with their details */
+static void route_mx(struct route_ctx *c, const char *domain, unsigned port)
+{
+	struct route_answer mx;
+	size_t i;
+
+	route_ask(c, domain, DNS_T_MX, &mx);
+	printf("  MX %s (%s)\n", domain, route_state(&mx));
+	if (mx.status == DNS_ST_TEMPFAIL) {
+		printf("  deferred: the MX lookup failed\n");
+		return;
+	}
+	if (mx.status == DNS_ST_NXDOMAIN) {
+		printf("  fails: the domain does not exist\n");
+		c->failed = 1;
+		return;
+	}
+	if (mx.null_mx) {
+		printf("  fails: null MX (RFC 7505), the domain accepts no mail\n");
+		c->failed = 1;
+		return;
+	}
+	if (mx.status == DNS_ST_NODATA || mx.n == 0) {
+		printf("  hosts: no MX, the domain itself (implicit MX)\n    %s:%u\n",
+		    domain, port);
+		route_host(c, domain, port);
+		return;
+	}
+	printf("  hosts, in order (random among equal preferences):\n");
+	for (i = 0; i < mx.n; i++) {
+		size_t j, best = i;
+
+		for (j = i + 1; j < mx.n; j++)
+			if (mx.pref[j] < mx.pref[best])
+				best = j;
+		if (best != i) {
+			char t[sizeof(mx.item[0])];
+			unsigned p = mx.pref[i];
+
+			memcpy(t, mx.item[i], sizeof(t));
+			memcpy(mx.item[i], mx.item[best], sizeof(t));
+			memcpy(mx.item[best], t, sizeof(t));
+			mx.pref[i] = mx.pref[best];
+			mx.pref[best] = p;
+		}
+		printf("    %u %s:%u\n", mx.pref[i], mx.item[i], port);
+		route_host(c, mx.item[i], port);
+	}
+}
+#endif
 
 /* route_addresses - the host's addresses, as getaddrinfo gives them */
 static void route_addresses(const char *host)
@@ -77,8 +255,11 @@ static void route_cb(void *arg, const char *addr, const char *why)
 	if (rc.transport)
 		printf("  transport: %s, port %lld\n", rc.transport->name, rc.transport->port);
 	if (rc.kind == ROUTER_MX) {
-		printf("  hosts: the MX hosts of %s (MX delivery needs the DNS module; "
-		    "until it is built such recipients are deferred)\n", router_domain(addr));
+#ifdef CONFIG_DNS
+		if (c->dns)
+			route_mx(c, router_domain(addr),
+			    (unsigned)(rc.transport ? rc.transport->port : 25));
+#endif
 		return;
 	}
 	printf("  hosts, in order:\n");
@@ -95,11 +276,12 @@ static void route_cb(void *arg, const char *addr, const char *why)
 
 int cmd_route(struct cli *cli, int argc, char **argv)
 {
-	struct route_ctx c = { NULL, 0 };
+	struct route_ctx c;
 	struct config *cfg;
 	char addr[ROUTER_ADDR_MAX];
 	int i;
 
+	memset(&c, 0, sizeof(c));
 	if (argc < 2) {
 		fprintf(stderr, "usage: tern [-C FILE] route ADDRESS...\n");
 		return EX_USAGE_;
@@ -107,6 +289,20 @@ int cmd_route(struct cli *cli, int argc, char **argv)
 	if (!(cfg = cli_config_load(cli)))
 		return EX_CONFIG_;
 	c.cfg = cfg;
+#ifdef CONFIG_DNS
+	{
+		char err[256], servers[512];
+
+		if (uv_loop_init(&c.loop) < 0 ||
+		    dns_resolver_new(&c.loop, cfg, &c.dns, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tern: DNS: %s\n", err);
+			config_release(cfg);
+			return EX_UNAVAILABLE_;
+		}
+		dns_resolver_describe(c.dns, servers, sizeof(servers));
+		printf("DNS servers: %s\n", servers);
+	}
+#endif
 	for (i = 1; i < argc; i++) {
 		if (!submit_qualify(argv[i], cfg->main.primary_hostname, addr, sizeof(addr)) ||
 		    strpbrk(addr, " <>\r\n")) {
@@ -118,6 +314,12 @@ int cmd_route(struct cli *cli, int argc, char **argv)
 			printf("%s is %s\n", argv[i], addr);
 		router_expand(cfg, addr, route_cb, &c);
 	}
+#ifdef CONFIG_DNS
+	dns_resolver_free(c.dns);
+	while (uv_run(&c.loop, UV_RUN_DEFAULT))
+		;
+	(void)uv_loop_close(&c.loop);
+#endif
 	config_release(cfg);
 	if (ferror(stdout))
 		return EX_IOERR_;

@@ -71,7 +71,7 @@
  *       skipped and counted in n_tlsa_bad (RFC 7671 4.1: unusable). When
  *       all are, the status is still OK with n_tlsa = 0: the RRset exists
  *       but holds no usable record, which the DANE verifier treats as "no
- *       usable TLSA" (RFC 7672 2.2: TLS still mandatory), never as NODATA.
+ *       usable TLSA" (RFC 7672 2.2 decides what follows), never as NODATA.
  *       Usage, selector and matching type are passed on as received.
  *     CNAME: cname[0] is the target (n_cname = 1).
  *     any other qtype: OK says only that records exist.
@@ -112,7 +112,7 @@ struct dns_wname {
 struct dns_ctx {
 	ldns_pkt *pkt;
 	struct dns_wname chain[DNS_CNAME_MAX + 1];	/* [0] is qname */
-	size_t depth;					/* CNAMEs followed */
+	size_t depth;				/* CNAMEs followed */
 	unsigned long ttl;
 	int qtype;
 	struct dns_result *res;
@@ -416,6 +416,20 @@ static const char *dns_walk_rdata(const unsigned char *p, size_t start,
 	return NULL;
 }
 
+/* dns_walk_same - does ldns's record have this owner (byte for byte),
+ * type, class and TTL (not for a question: ldns gives those its own)? */
+static int dns_walk_same(const ldns_rr *rr, const struct dns_wname *owner,
+    unsigned type, unsigned class, int question, unsigned long ttl)
+{
+	const ldns_rdf *o = rr ? ldns_rr_owner(rr) : NULL;
+
+	return o && ldns_rr_get_type(rr) == type &&
+	    ldns_rr_get_class(rr) == class &&
+	    (question || ldns_rr_ttl(rr) == ttl) &&
+	    ldns_rdf_size(o) == owner->len &&
+	    memcmp(ldns_rdf_data(o), owner->b, owner->len) == 0;
+}
+
 /* dns_walk - rule 4 over the whole packet (pkt NULL), or rule 5: the same
  * walk comparing each question, answer and authority record with what
  * ldns read (pkt given); NULL or why not */
@@ -426,10 +440,10 @@ static const char *dns_walk(const unsigned char *p, size_t len,
 	unsigned s, opt = 0;
 
 	for (s = 0; s < 4; s++) {
-		*section = s;
 		unsigned count = dns_get16(p + 4 + 2 * s), i;
 		ldns_rr_list *list = NULL;
 
+		*section = s;
 		if (pkt && s < 3) {
 			list = s == 0 ? ldns_pkt_question(pkt) : s == 1 ?
 			    ldns_pkt_answer(pkt) : ldns_pkt_authority(pkt);
@@ -466,18 +480,9 @@ static const char *dns_walk(const unsigned char *p, size_t len,
 					return "more than one OPT record";
 				pos += rdlen;
 			}
-			if (list) {
-				const ldns_rr *rr = ldns_rr_list_rr(list, i);
-
-				if (!rr || ldns_rr_get_type(rr) != type ||
-				    ldns_rr_get_class(rr) != class ||
-				    (s && ldns_rr_ttl(rr) != ttl) ||
-				    !ldns_rr_owner(rr) ||
-				    ldns_rdf_size(ldns_rr_owner(rr)) != owner.len ||
-				    memcmp(ldns_rdf_data(ldns_rr_owner(rr)),
-				    owner.b, owner.len) != 0)
-					return "ldns read the records otherwise";
-			}
+			if (list && !dns_walk_same(ldns_rr_list_rr(list, i),
+			    &owner, type, class, s == 0, ttl))
+				return "ldns read other records";
 		}
 	}
 	*section = 4;
@@ -491,13 +496,14 @@ static void dns_fail_malformed(struct dns_result *res, const char *why,
     unsigned section)
 {
 	static const char *const names[] = {
-		"question", "answer", "authority", "additional", "packet"
+		"question section", "answer section", "authority section",
+		"additional section", "packet"
 	};
 
 	if (!res->error[0])
 		snprintf(res->error, sizeof(res->error),
-		    "malformed answer for %.80s: %s (%s section)", res->qname, why,
-		    names[section < 4 ? section : 4]);
+		    "malformed answer for %.80s: %s in the %s", res->qname,
+		    why, names[section < 4 ? section : 4]);
 }
 
 /* dns_fail - the TEMPFAIL reason (the first one stays); names are cut
@@ -518,65 +524,79 @@ static int dns_rr_at(const ldns_rr *rr, unsigned type,
     const struct dns_wname *n)
 {
 	return ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-	    ldns_rr_get_type(rr) == type && dns_rdf_is_name(ldns_rr_owner(rr), n);
+	    ldns_rr_get_type(rr) == type &&
+	    dns_rdf_is_name(ldns_rr_owner(rr), n);
+}
+
+/* dns_chain_next - the target of the CNAME of cur in the answer: 1 found,
+ * 0 none, -1 with res->error (bad or conflicting CNAMEs) */
+static int dns_chain_next(struct dns_ctx *c, const struct dns_wname *cur,
+    struct dns_wname *target, unsigned long *ttl)
+{
+	ldns_rr_list *an = ldns_pkt_answer(c->pkt);
+	size_t i, n = ldns_rr_list_rr_count(an);
+	int found = 0;
+
+	for (i = 0; i < n; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+		const ldns_rdf *to = ldns_rr_rdf(rr, 0);
+
+		if (!dns_rr_at(rr, LDNS_RR_TYPE_CNAME, cur))
+			continue;
+		if (found && !dns_rdf_is_name(to, target)) {
+			dns_fail(c->res, "conflicting CNAME records from",
+			    c->res->qname);
+			return -1;
+		}
+		if (!found && dns_rdf_name(to, target) < 0) {
+			dns_fail(c->res, "malformed answer: bad CNAME from",
+			    c->res->qname);
+			return -1;
+		}
+		if (!found || dns_ttl(ldns_rr_ttl(rr)) < *ttl)
+			*ttl = dns_ttl(ldns_rr_ttl(rr));
+		found = 1;
+	}
+	return found;
 }
 
 /* dns_chain - rule 8; 0, or -1 with res->error */
 static int dns_chain(struct dns_ctx *c)
 {
-	ldns_rr_list *an = ldns_pkt_answer(c->pkt);
-	size_t n = ldns_rr_list_rr_count(an);
+	struct dns_result *res = c->res;
 
 	for (;;) {
-		const struct dns_wname *cur = &c->chain[c->depth];
 		struct dns_wname target;
-		const ldns_rr *first = NULL;
-		size_t i, k;
+		unsigned long ttl = 0;
+		size_t k;
+		int r = dns_chain_next(c, &c->chain[c->depth], &target, &ttl);
 
-		for (i = 0; i < n; i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(an, i);
-
-			if (!dns_rr_at(rr, LDNS_RR_TYPE_CNAME, cur))
-				continue;
-			if (!first) {
-				first = rr;
-				if (dns_rdf_name(ldns_rr_rdf(rr, 0), &target) < 0) {
-					dns_fail(c->res, "malformed answer: bad CNAME for",
-					    c->res->qname);
-					return -1;
-				}
-			} else if (!dns_rdf_is_name(ldns_rr_rdf(rr, 0), &target)) {
-				dns_fail(c->res, "conflicting CNAME records for",
-				    c->depth ? c->res->cname[c->depth - 1] : c->res->qname);
-				return -1;
-			}
-		}
-		if (!first)
-			return 0;
+		if (r <= 0)
+			return r;
 		if (c->depth == DNS_CNAME_MAX) {
-			dns_fail(c->res, "CNAME chain longer than 8 from", c->res->qname);
+			dns_fail(res, "CNAME chain longer than 8 from",
+			    res->qname);
 			return -1;
 		}
 		for (k = 0; k <= c->depth; k++)
 			if (dns_name_eq(target.b, target.len, c->chain[k].b,
 			    c->chain[k].len)) {
-				dns_fail(c->res, "CNAME loop from", c->res->qname);
+				dns_fail(res, "CNAME loop from", res->qname);
 				return -1;
 			}
-		if (dns_name_print(target.b, target.len,
-		    c->res->cname[c->depth], DNS_NAME_MAX) < 0) {
-			dns_fail(c->res, "CNAME target name too long from",
-			    c->res->qname);
+		if (dns_name_print(target.b, target.len, res->cname[c->depth],
+		    DNS_NAME_MAX) < 0) {
+			dns_fail(res, "CNAME target too long from", res->qname);
 			return -1;
 		}
-		if (dns_ttl(ldns_rr_ttl(first)) < c->ttl)
-			c->ttl = dns_ttl(ldns_rr_ttl(first));
+		if (ttl < c->ttl)
+			c->ttl = ttl;
 		c->chain[++c->depth] = target;
-		c->res->n_cname = c->depth;
-		memcpy(c->res->final_name, c->res->cname[c->depth - 1],
+		res->n_cname = c->depth;
+		memcpy(res->final_name, res->cname[c->depth - 1],
 		    DNS_NAME_MAX);
 		if (c->qtype == LDNS_RR_TYPE_CNAME)
-			return 0;
+			return 0;	/* the answer itself: not followed */
 	}
 }
 
@@ -606,9 +626,9 @@ static int dns_negative(struct dns_ctx *c, int rcode)
 	}
 	if (soa && ldns_rr_rd_count(soa) >= 7 && ldns_rr_rdf(soa, 6) &&
 	    ldns_rdf_size(ldns_rr_rdf(soa, 6)) == 4) {
-		unsigned long t = dns_ttl(ldns_rr_ttl(soa));
-		unsigned long m = dns_ttl(ldns_rdf2native_int32(ldns_rr_rdf(soa, 6)));
+		unsigned long t = dns_ttl(ldns_rr_ttl(soa)), m;
 
+		m = dns_ttl(ldns_rdf2native_int32(ldns_rr_rdf(soa, 6)));
 		if (m < t)
 			t = m;
 		if (t < c->ttl)
@@ -663,7 +683,8 @@ static int dns_fill_mx(struct dns_ctx *c, const ldns_rr **rrs, size_t n)
 
 		if (!pref || ldns_rdf_size(pref) != 2 || !host ||
 		    ldns_rdf_get_type(host) != LDNS_RDF_TYPE_DNAME) {
-			dns_fail(res, "malformed answer: bad MX for", res->qname);
+			dns_fail(res, "malformed answer: bad MX for",
+			    res->qname);
 			return -1;
 		}
 		if (ldns_rdf_size(host) != 1)
@@ -682,7 +703,7 @@ static int dns_fill_mx(struct dns_ctx *c, const ldns_rr **rrs, size_t n)
 		struct dns_mx *mx = &res->mx[res->n_mx];
 
 		if (ldns_rdf_size(host) == 1)
-			continue;		/* "." among real ones: dropped */
+			continue;	/* "." among real ones: dropped */
 		mx->pref = ldns_rdf2native_int16(ldns_rr_rdf(rrs[i], 0));
 		if (dns_name_print(ldns_rdf_data(host), ldns_rdf_size(host),
 		    mx->host, sizeof(mx->host)) < 0) {
@@ -737,8 +758,8 @@ static int dns_fill_tlsa(struct dns_ctx *c, const ldns_rr **rrs, size_t n)
 		if (data && ldns_rdf_size(data) > 0) {
 			if (!(t->data = malloc(ldns_rdf_size(data))))
 				return -2;
-			memcpy(t->data, ldns_rdf_data(data), ldns_rdf_size(data));
 			t->len = ldns_rdf_size(data);
+			memcpy(t->data, ldns_rdf_data(data), t->len);
 		}
 		res->n_tlsa++;
 	}
@@ -764,7 +785,8 @@ static int dns_records(struct dns_ctx *c, int rcode)
 		found = c->depth;
 	else
 		for (i = 0; i < n; i++)
-			if (dns_rr_at(ldns_rr_list_rr(an, i), (unsigned)c->qtype, final))
+			if (dns_rr_at(ldns_rr_list_rr(an, i),
+			    (unsigned)c->qtype, final))
 				found++;
 	if (rcode == LDNS_RCODE_NXDOMAIN && found) {
 		dns_fail(c->res, "NXDOMAIN with records for", c->res->qname);
@@ -896,7 +918,8 @@ int dns_answer_parse(const unsigned char *pkt, size_t len, const char *qname,
 	else if (len > DNS_PKT_MAX)
 		dns_fail(res, "answer larger than 65535 bytes for", res->qname);
 	else if (len < DNS_HDR_LEN)
-		dns_fail(res, "answer shorter than a DNS header for", res->qname);
+		dns_fail(res, "answer shorter than a DNS header for",
+		    res->qname);
 	if (res->error[0])
 		goto out;
 	res->rcode = pkt[3] & 0x0f;
@@ -921,7 +944,8 @@ out:
 	if (st == -2) {
 		ret = -1;
 		memset(res->error, 0, sizeof(res->error));
-		dns_fail(res, "out of memory reading the answer for", res->qname);
+		dns_fail(res, "out of memory reading the answer for",
+		    res->qname);
 	}
 	if (st < 0) {
 		dns_result_free(res);

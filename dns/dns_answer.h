@@ -14,11 +14,11 @@
 #include <stddef.h>
 
 #define DNS_PKT_MAX	65535	/* larger "answers" are TEMPFAIL */
-#define DNS_UDP_SIZE	1232	/* EDNS0 size to offer (flag day 2020) */
+#define DNS_UDP_SIZE	1232	/* EDNS0 size to offer (flag day) */
 #define DNS_NAME_MAX	256	/* a name as text, with its NUL */
 #define DNS_CNAME_MAX	8	/* CNAMEs followed in one answer */
 #define DNS_MX_MAX	64	/* MX records at one name; more: TEMPFAIL */
-#define DNS_TLSA_MAX	64	/* TLSA records at a name; more: TEMPFAIL */
+#define DNS_TLSA_MAX	64	/* records at one name; more: TEMPFAIL */
 #define DNS_TLSA_DATA_MAX 8192	/* association data of one TLSA record */
 #define DNS_TTL_MAX	86400	/* every TTL is capped at one day */
 
@@ -45,7 +45,7 @@ enum dns_status {
 
 enum dns_sec {
 	DNS_SEC_INSECURE,	/* unauthenticated; TEMPFAIL but SERVFAIL */
-	DNS_SEC_SECURE,		/* AD from a trusted server, not TEMPFAIL */
+	DNS_SEC_SECURE,		/* trusted AD, not TEMPFAIL */
 	DNS_SEC_BOGUS		/* SERVFAIL: what a validating resolver
 				 * answers for bogus data */
 };
@@ -61,7 +61,7 @@ struct dns_tlsa {
 	unsigned char selector;		/* RFC 6698 2.1.2, as received */
 	unsigned char mtype;		/* RFC 6698 2.1.3, as received */
 	size_t len;			/* 0..DNS_TLSA_DATA_MAX bytes */
-	unsigned char *data;		/* association data, NULL if len 0 */
+	unsigned char *data;		/* the data; NULL when len is 0 */
 };
 
 struct dns_result {

@@ -569,6 +569,14 @@ int dns_resolver_new(uv_loop_t *loop, const struct config *cfg,
 			addrlist_free(al);
 		}
 	}
+	/* whose AD bit is believed (RFC 6698 1.1 leaves it to local policy) */
+	{
+		size_t i;
+
+		for (i = 0; i < r->servers.n; i++)
+			r->servers.s[i].trusted = hostlist_match(cfg->main.dns_trusted_servers,
+			    NULL, r->servers.s[i].addr, NULL);
+	}
 	*out = r;
 	return 0;
 }
