@@ -38,7 +38,9 @@
  *     Otherwise TEMPFAIL "malformed answer: ...".
  *  5. ldns_wire2pkt must parse the packet and read the same records (owner,
  *     type, class and TTL of every question, answer and authority record)
- *     as rule 4; otherwise TEMPFAIL "malformed answer".
+ *     as rule 4 did; otherwise TEMPFAIL "malformed answer". (ldns 1.8.3
+ *     does not resume at the end of a record's rdlength: rdata shorter or
+ *     longer than its type expects shifts every record after it.)
  *  6. The question must be ours: QR=1, opcode QUERY, one question with
  *     qname (case-insensitive), qtype and class IN; otherwise TEMPFAIL.
  *  7. rcode, with the EDNS0 extended bits: SERVFAIL is TEMPFAIL (and sec

@@ -34,7 +34,6 @@
 
 #define DNS_TRY_MS 2500
 #define DNS_ROUNDS 2
-#define DNS_UDP_SIZE 1232	/* RFC 9715 / DNS flag day 2020 */
 #define DNS_UDP_MAX 4096
 
 #ifdef CONFIG_DNS_CACHE_ENTRIES
@@ -54,6 +53,7 @@ struct dns_cache_entry {
 
 struct dns_resolver {
 	uv_loop_t *loop;
+	struct config *cfg;		/* held */
 	struct dns_servers servers;
 	struct dns_lookup *lookups;
 	int freeing;
@@ -198,6 +198,31 @@ static const struct dns_cache_entry *dns_cache_get(struct dns_resolver *r,
 	return NULL;
 }
 
+/* ------------------------------------------------------------ policy */
+
+/* dns_policy - dnssec_request_domains: outside it an AD bit is not
+ * believed (as if DNSSEC had not been asked for); dnssec_require_domains:
+ * inside it an answer that is not secure is a temporary failure */
+static void dns_policy(const struct dns_resolver *r, const char *name,
+    struct dns_result *res)
+{
+	const struct config_main *m;
+
+	if (!r->cfg)
+		return;
+	m = &r->cfg->main;
+	if (res->sec == DNS_SEC_SECURE &&
+	    !hostlist_match(m->dnssec_request_domains, name, NULL, m->primary_hostname))
+		res->sec = DNS_SEC_INSECURE;
+	if (res->status != DNS_ST_TEMPFAIL && res->sec != DNS_SEC_SECURE &&
+	    hostlist_match(m->dnssec_require_domains, name, NULL, m->primary_hostname)) {
+		dns_result_free(res);	/* a TEMPFAIL carries no records */
+		res->status = DNS_ST_TEMPFAIL;
+		snprintf(res->error, sizeof(res->error), "DNSSEC is required for %.80s "
+		    "(dnssec_require_domains) but the answer is not secure", name);
+	}
+}
+
 /* ------------------------------------------------------------ finish */
 
 /* dns_finish - deliver res (or a failure text when res is NULL) */
@@ -246,6 +271,7 @@ static void dns_answer(struct dns_lookup *q, const unsigned char *pkt, size_t le
 	}
 	if (!from_cache)
 		dns_cache_put(q->r, q, pkt, len, &res);
+	dns_policy(q->r, q->name, &res);
 	dns_finish(q, &res, NULL);
 	dns_result_free(&res);
 }
@@ -532,7 +558,7 @@ void dns_lookup_cancel(struct dns_lookup *q)
 	dns_finish(q, NULL, "cancelled");
 }
 
-int dns_resolver_new(uv_loop_t *loop, const struct config *cfg,
+int dns_resolver_new(uv_loop_t *loop, struct config *cfg,
     struct dns_resolver **out, char *err, size_t errlen)
 {
 	struct dns_resolver *r = calloc(1, sizeof(*r));
@@ -569,6 +595,7 @@ int dns_resolver_new(uv_loop_t *loop, const struct config *cfg,
 			addrlist_free(al);
 		}
 	}
+	r->cfg = config_hold(cfg);
 	/* whose AD bit is believed (RFC 6698 1.1 leaves it to local policy) */
 	{
 		size_t i;
@@ -612,6 +639,8 @@ void dns_resolver_free(struct dns_resolver *r)
 	}
 	for (i = 0; i < DNS_CACHE_N; i++)
 		free(r->cache[i].pkt);
+	config_release(r->cfg);
+	r->cfg = NULL;
 	/* lookups still closing keep a pointer to r: they unlink themselves
 	 * from r->lookups, which must stay valid until they are gone */
 	if (!r->lookups)

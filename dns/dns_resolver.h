@@ -26,8 +26,10 @@ struct dns_lookup;
 typedef void (*dns_lookup_cb)(void *arg, const struct dns_result *res);
 
 /* dns_resolver_new - servers from cfg's dns_servers, else resolv.conf
- * (else 127.0.0.1); 0 or -errno with err set */
-int dns_resolver_new(uv_loop_t *loop, const struct config *cfg,
+ * (else 127.0.0.1); the resolver holds cfg (config_hold) for
+ * dns_trusted_servers, dnssec_request_domains and dnssec_require_domains.
+ * 0 or -errno with err set */
+int dns_resolver_new(uv_loop_t *loop, struct config *cfg,
     struct dns_resolver **out, char *err, size_t errlen);
 void dns_resolver_free(struct dns_resolver *r);
 /* dns_resolver_describe - "127.0.0.1:53 (trusted)" ... for logs */

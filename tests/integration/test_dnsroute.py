@@ -142,3 +142,18 @@ class HostileDnsTest(unittest.TestCase):
         r = t.cmd("route", "u@bigtlsa.evil.test", timeout=60)
         self.assertIn("bigtlsa", r.stdout)
         self.assertTrue(self.evil.seen("bigtlsa", "tcp"), "no TCP query after TC=1")
+
+
+@unittest.skipUnless(enabled("CONFIG_ROUTER_DNSLOOKUP"), "no MX delivery in this build")
+class DnssecPolicyTest(unittest.TestCase):
+    def test_request_and_require_domains(self):
+        with dnszone.DnsZones() as dns:
+            t = Tern("", "dns_servers = %s\ndnssec_request_domains = *.secure.test\n"
+                     "dnssec_require_domains = insecure.test\n" % dns.resolver)
+            self.addCleanup(t.cleanup)
+            rc, out = route(t, "u@secure.test")
+            # secure.test itself is outside *.secure.test: AD not believed
+            self.assertIn("MX secure.test (ok, insecure)", out)
+            self.assertIn("AAAA (ok, secure) ::1", out)       # mx.secure.test is inside
+            rc, out = route(t, "u@insecure.test")
+            self.assertIn("MX insecure.test (tempfail, insecure: DNSSEC is required", out)
