@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
@@ -139,6 +140,13 @@ static void route_host(struct route_ctx *c, const char *host, unsigned port)
 	}
 	route_ask(c, tname, DNS_T_TLSA, &tlsa);
 	printf("      TLSA %s (%s)\n", tname, route_state(&tlsa));
+	/* RFC 7672 2.2.3: the expanded name first, then the initial name */
+	if ((tlsa.status == DNS_ST_NODATA || tlsa.status == DNS_ST_NXDOMAIN) &&
+	    a.final_name[0] && strcasecmp(a.final_name, host) != 0 &&
+	    dns_tlsa_name(port, host, tname, sizeof(tname))) {
+		route_ask(c, tname, DNS_T_TLSA, &tlsa);
+		printf("      TLSA %s (%s)\n", tname, route_state(&tlsa));
+	}
 	for (i = 0; i < tlsa.n; i++)
 		printf("        %s\n", tlsa.item[i]);
 	if (tlsa.status == DNS_ST_TEMPFAIL)

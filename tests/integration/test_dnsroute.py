@@ -68,7 +68,10 @@ class SignedZoneRouteTest(unittest.TestCase):
         rc, out = route(self.tern(), "u@cname.secure.test")
         # RFC 7672 2.2.3: the CNAME-expanded name is the TLSA base domain
         self.assertIn("10 alias.secure.test:25", out)
-        self.assertIn("TLSA _25._tcp.real.secure.test", out)
+        self.assertIn("TLSA _25._tcp.real.secure.test (nxdomain, secure)", out)
+        # then the initial name
+        self.assertIn("TLSA _25._tcp.alias.secure.test (nxdomain, secure)", out)
+        self.assertLess(out.index("_25._tcp.real"), out.index("_25._tcp.alias"))
 
     def test_ad_from_untrusted_resolver_is_not_believed(self):
         rc, out = route(self.tern("dns_trusted_servers =\n"), "u@secure.test")
