@@ -948,6 +948,18 @@ void config_free(struct config *cfg)
 	free(cfg);
 }
 
+const struct config_alias *config_alias_find(const struct config *cfg,
+    const char *lp, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_alias; i++)
+		if (strlen(cfg->alias[i].local_part) == len &&
+		    strncasecmp(cfg->alias[i].local_part, lp, len) == 0)
+			return &cfg->alias[i];
+	return NULL;
+}
+
 struct config *config_hold(struct config *cfg)
 {
 	cfg->refs++;

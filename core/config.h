@@ -95,6 +95,11 @@ void config_show(const struct config *cfg, FILE *out);
 const struct config_transport *config_transport_find(const struct config *cfg,
     const char *name);
 
+/* config_alias_find - the [aliases] entry of local part lp[0..len),
+ * compared without regard to case, or NULL */
+const struct config_alias *config_alias_find(const struct config *cfg,
+    const char *lp, size_t len);
+
 /* parsers for single values, shared with the command line; 0 or -1 */
 int config_parse_duration(const char *s, long long *secs);
 int config_parse_size(const char *s, long long *bytes);

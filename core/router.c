@@ -23,18 +23,6 @@ const char *router_domain(const char *addr)
 	return at ? at + 1 : "";
 }
 
-static const struct config_alias *router_alias(const struct config *cfg,
-    const char *lp, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->n_alias; i++)
-		if (strlen(cfg->alias[i].local_part) == len &&
-		    strncasecmp(cfg->alias[i].local_part, lp, len) == 0)
-			return &cfg->alias[i];
-	return NULL;
-}
-
 /* router_is_local - no domain, or a domain in local_domains */
 static int router_is_local(const struct config *cfg, const char *addr)
 {
@@ -76,9 +64,9 @@ static void router_walk(struct router_walk *w, const char *addr)
 		w->cb(w->ctx, addr, NULL);
 		return;
 	}
-	al = IS_ENABLED(CONFIG_ROUTER_ALIASES) ? router_alias(cfg, addr, lplen) : NULL;
+	al = IS_ENABLED(CONFIG_ROUTER_ALIASES) ? config_alias_find(cfg, addr, lplen) : NULL;
 	if (!al && lplen == 10 && strncasecmp(addr, "postmaster", 10) == 0)
-		al = IS_ENABLED(CONFIG_ROUTER_ALIASES) ? router_alias(cfg, "root", 4) : NULL;
+		al = IS_ENABLED(CONFIG_ROUTER_ALIASES) ? config_alias_find(cfg, "root", 4) : NULL;
 	if (!al) {
 		snprintf(why, sizeof(why), "550 5.1.1 <%s>: no such user here", addr);
 		w->cb(w->ctx, addr, why);

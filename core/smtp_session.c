@@ -100,19 +100,6 @@ static enum smtp_action smtp_error(struct smtp_sess *s, const char *reply)
 	return SMTP_A_NONE;
 }
 
-/* smtp_alias_find - the alias of a local part, or NULL */
-static const struct config_alias *smtp_alias_find(const struct config *cfg,
-    const char *lp, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->n_alias; i++)
-		if (strlen(cfg->alias[i].local_part) == len &&
-		    strncasecmp(cfg->alias[i].local_part, lp, len) == 0)
-			return &cfg->alias[i];
-	return NULL;
-}
-
 /* smtp_domain_is_local - domain (not NUL-terminated) in local_domains */
 static int smtp_domain_is_local(const struct config *cfg, const char *d, size_t len)
 {
@@ -269,13 +256,13 @@ static const char *smtp_check_rcpt(struct smtp_sess *s, const struct smtp_cmd *c
 
 	if (!c->domain) {
 		/* <postmaster> (RFC 5321 4.5.1): an alias must take it */
-		if (smtp_alias_find(cfg, "postmaster", 10) || smtp_alias_find(cfg, "root", 4))
+		if (config_alias_find(cfg, "postmaster", 10) || config_alias_find(cfg, "root", 4))
 			return NULL;
 		snprintf(reply, rlen, "550 5.1.1 <postmaster>: no alias for postmaster here");
 		return reply;
 	}
 	if (smtp_domain_is_local(cfg, c->domain, c->domainlen)) {
-		if (c->path[0] != '"' && smtp_alias_find(cfg, c->path, c->locallen))
+		if (c->path[0] != '"' && config_alias_find(cfg, c->path, c->locallen))
 			return NULL;
 		snprintf(reply, rlen, "550 5.1.1 <%.*s>: no such user here",
 		    (int)c->pathlen, c->path);
