@@ -58,6 +58,8 @@
 
 #include <stddef.h>
 
+#include "core/kconfig.h"
+
 #define BOUNCE_HDRS_MAX (64 * 1024)	/* original header section attached */
 #define BOUNCE_BODY_MAX (64 * 1024)	/* original body attached (RET=FULL) */
 #define BOUNCE_LINE_MAX 998		/* octets before CRLF, RFC 5322 2.1.1 */
@@ -105,6 +107,13 @@ struct bounce_msg {
 					 * MIME boundary; NULL = id */
 };
 
+enum {
+	BOUNCE_TO_NONE = 0,
+	BOUNCE_TO_SENDER = 1,
+	BOUNCE_TO_POSTMASTER = 2
+};
+
+#ifdef CONFIG_BOUNCE
 /* bounce_build - the whole report (header section and body, CRLF lines,
  * not dot-stuffed) in a heap buffer the caller frees, NUL-terminated;
  * *len is its length. NULL with errno ENOMEM (no memory) or EINVAL
@@ -122,11 +131,6 @@ struct bounce_msg {
  * boundary that occurs in no line of the parts. */
 char *bounce_build(const struct bounce_msg *b, size_t *len);
 
-enum {
-	BOUNCE_TO_NONE = 0,
-	BOUNCE_TO_SENDER = 1,
-	BOUNCE_TO_POSTMASTER = 2
-};
 
 /* bounce_recipients_for - who gets a report about the failure of the
  * recipients failed[0..n_failed) of a message from sender (its envelope
@@ -143,5 +147,16 @@ int bounce_recipients_for(const char *sender, const char *hdr,
  * action? NEVER: no. Not given: failures and delays yes (Exim's default),
  * successes no. Else as the bits say. 1 or 0. */
 int bounce_rcpt_wanted(unsigned notify, const char *action);
+
+#else	/* CONFIG_BOUNCE off: failures are only logged */
+static inline char *bounce_build(const struct bounce_msg *b, size_t *len)
+{ (void)b; (void)len; return NULL; }
+static inline int bounce_recipients_for(const char *sender, const char *hdr,
+    size_t hdrlen, const struct bounce_rcpt *failed, size_t n_failed,
+    const char **to)
+{ (void)sender; (void)hdr; (void)hdrlen; (void)failed; (void)n_failed; *to = NULL; return 0; }
+static inline int bounce_rcpt_wanted(unsigned notify, const char *action)
+{ (void)notify; (void)action; return 0; }
+#endif
 
 #endif

@@ -22,20 +22,15 @@
 #include "core/kconfig.h"
 #include "core/router.h"
 #include "core/submit.h"
-#ifdef CONFIG_DNS
 #include "dns/dns_resolver.h"
-#endif
 
 struct route_ctx {
 	const struct config *cfg;
 	int failed;
-#ifdef CONFIG_DNS
 	uv_loop_t loop;
 	struct dns_resolver *dns;
-#endif
 };
 
-#ifdef CONFIG_DNS
 /* What `tern route` keeps of one answer (the result is only lent to the
  * callback). */
 struct route_answer {
@@ -208,7 +203,6 @@ static void route_mx(struct route_ctx *c, const char *domain, unsigned port)
 		route_host(c, mx.item[i], port);
 	}
 }
-#endif
 
 /* route_addresses - the host's addresses, as getaddrinfo gives them */
 static void route_addresses(const char *host)
@@ -263,11 +257,9 @@ static void route_cb(void *arg, const char *addr, const char *why)
 	if (rc.transport)
 		printf("  transport: %s, port %lld\n", rc.transport->name, rc.transport->port);
 	if (rc.kind == ROUTER_MX) {
-#ifdef CONFIG_DNS
 		if (c->dns)
 			route_mx(c, router_domain(addr),
 			    (unsigned)(rc.transport ? rc.transport->port : 25));
-#endif
 		return;
 	}
 	printf("  hosts, in order:\n");
@@ -297,20 +289,22 @@ int cmd_route(struct cli *cli, int argc, char **argv)
 	if (!(cfg = cli_config_load(cli)))
 		return EX_CONFIG_;
 	c.cfg = cfg;
-#ifdef CONFIG_DNS
-	{
+	if (uv_loop_init(&c.loop) < 0) {
+		config_release(cfg);
+		return EX_OSERR_;
+	}
+	if (IS_ENABLED(CONFIG_DNS)) {
 		char err[256], servers[512];
 
-		if (uv_loop_init(&c.loop) < 0 ||
-		    dns_resolver_new(&c.loop, cfg, &c.dns, err, sizeof(err)) < 0) {
+		if (dns_resolver_new(&c.loop, cfg, &c.dns, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tern: DNS: %s\n", err);
+			(void)uv_loop_close(&c.loop);
 			config_release(cfg);
 			return EX_UNAVAILABLE_;
 		}
 		dns_resolver_describe(c.dns, servers, sizeof(servers));
 		printf("DNS servers: %s\n", servers);
 	}
-#endif
 	for (i = 1; i < argc; i++) {
 		if (!submit_qualify(argv[i], cfg->main.primary_hostname, addr, sizeof(addr)) ||
 		    strpbrk(addr, " <>\r\n")) {
@@ -322,12 +316,10 @@ int cmd_route(struct cli *cli, int argc, char **argv)
 			printf("%s is %s\n", argv[i], addr);
 		router_expand(cfg, addr, route_cb, &c);
 	}
-#ifdef CONFIG_DNS
 	dns_resolver_free(c.dns);
 	while (uv_run(&c.loop, UV_RUN_DEFAULT))
 		;
 	(void)uv_loop_close(&c.loop);
-#endif
 	config_release(cfg);
 	if (ferror(stdout))
 		return EX_IOERR_;

@@ -46,9 +46,7 @@
 #include "core/smtp_client.h"
 #include "core/smtp_reply.h"
 #include "core/spool.h"
-#ifdef CONFIG_ROUTER_DNSLOOKUP
 #include "dns/dns_resolver.h"
-#endif
 
 #define DELIVER_READ_CHUNK (32 * 1024)
 #define DELIVER_PENDING_MAX 100000
@@ -180,9 +178,7 @@ static void deliver_closed_cb(uv_handle_t *h)
 	void (*done)(void *) = d->done;
 	void *arg = d->done_arg;
 
-#ifdef CONFIG_ROUTER_DNSLOOKUP
 	dns_resolver_free(d->dns);
-#endif
 	config_release(d->cfg);
 	free(d->pending);
 	free(d->pending_force);
@@ -661,7 +657,6 @@ static void dgroup_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *re
 	dgroup_next_addr(g);
 }
 
-#ifdef CONFIG_ROUTER_DNSLOOKUP
 /* MX delivery: the domain's MX hosts (RFC 5321 5.1), their AAAA and A */
 static void dgroup_dns_a_cb(void *arg, const struct dns_result *res);
 
@@ -776,7 +771,6 @@ static void dgroup_dns_mx_cb(void *arg, const struct dns_result *res)
 	g->host_i = 0;
 	dgroup_next_host(g);
 }
-#endif
 
 static void dgroup_next_host(struct dgroup *g)
 {
@@ -792,7 +786,6 @@ static void dgroup_next_host(struct dgroup *g)
 	dcopy(g->host, sizeof(g->host), g->hosts[g->host_i].name);
 	g->port = g->hosts[g->host_i].port;
 	g->n_addrs = g->addr_i = 0;
-#ifdef CONFIG_ROUTER_DNSLOOKUP
 	if (g->mx) {
 		if (dns_lookup(dm->d->dns, g->host, DNS_T_AAAA, dgroup_dns_aaaa_cb, g,
 		    &g->lookup) < 0) {
@@ -801,7 +794,6 @@ static void dgroup_next_host(struct dgroup *g)
 		}
 		return;
 	}
-#endif
 	/* smarthosts: the system's resolver (/etc/hosts too), in the
 	 * thread pool */
 	memset(&hints, 0, sizeof(hints));
@@ -824,14 +816,12 @@ static void dgroup_start(struct dgroup *g)
 	unsigned port = (unsigned)(t0->rc.transport ? t0->rc.transport->port : 25);
 	size_t i;
 
-#ifdef CONFIG_ROUTER_DNSLOOKUP
 	if (g->mx) {
 		if (dns_lookup(g->dm->d->dns, g->domain, DNS_T_MX, dgroup_dns_mx_cb, g,
 		    &g->lookup) < 0)
 			dgroup_fail_all(g, SC_RCPT_DEFER, "cannot start the MX lookup");
 		return;
 	}
-#endif
 	g->hosts = calloc(hl && hl->n ? hl->n : 1, sizeof(*g->hosts));
 	for (i = 0; g->hosts && hl && i < hl->n; i++) {
 		dcopy(g->hosts[i].name, sizeof(g->hosts[i].name), hl->item[i].host);
@@ -1503,14 +1493,12 @@ int deliver_new(uv_loop_t *loop, struct config *cfg, struct spool *sp,
 	uv_timer_init(loop, &d->later_timer);
 	d->later_timer.data = d;
 	retry_hosts_init(&d->hosts);
-#ifdef CONFIG_ROUTER_DNSLOOKUP
-	{
+	if (IS_ENABLED(CONFIG_ROUTER_DNSLOOKUP)) {
 		char err[256];
 
 		if (dns_resolver_new(loop, cfg, &d->dns, err, sizeof(err)) < 0)
 			log_err("DNS resolver: %s: MX delivery defers", err);
 	}
-#endif
 	d->rnd = (unsigned)time(NULL) ^ (unsigned)uv_hrtime() ^ 0x9e3779b9u;
 	if (!d->rnd)
 		d->rnd = 1;

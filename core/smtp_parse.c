@@ -21,6 +21,7 @@
  * their angle brackets, control characters end the command with 500.
  */
 #include "core/smtp_parse.h"
+#include "core/ascii.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -111,25 +112,6 @@ static int smtp_is_digit(unsigned char c)
 static int smtp_is_alnum(unsigned char c)
 {
 	return smtp_is_alpha(c) || smtp_is_digit(c);
-}
-
-/* smtp_caseeq - ASCII case-insensitive comparison of n octets (no
- * locale, no NUL handling: both sides hold n octets) */
-static int smtp_caseeq(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-
-		if (x >= 'a' && x <= 'z')
-			x = (unsigned char)(x - 'a' + 'A');
-		if (y >= 'a' && y <= 'z')
-			y = (unsigned char)(y - 'a' + 'A');
-		if (x != y)
-			return 0;
-	}
-	return 1;
 }
 
 /* smtp_is_atext - RFC 5321 4.1.2 atext (RFC 5322 3.2.3) */
@@ -253,7 +235,7 @@ static int smtp_literal_ok(const unsigned char *s, size_t n)
 		return 0;
 	s++;
 	n -= 2;
-	if (n > 5 && smtp_caseeq((const char *)s, "IPv6:", 5)) {
+	if (n > 5 && ascii_caseeq((const char *)s, "IPv6:", 5)) {
 		size_t i;
 
 		s += 5;
@@ -373,7 +355,7 @@ static int smtp_path_check(const char *path, size_t n, int utf8, int rcpt,
 	if (i == n) {
 		/* RFC 5321 4.5.1: <postmaster> without a domain, RCPT only */
 		if (rcpt && start == 0 && loc == 10 &&
-		    smtp_caseeq(path, "postmaster", 10))
+		    ascii_caseeq(path, "postmaster", 10))
 			return 0;
 		goto bad;
 	}
@@ -459,7 +441,7 @@ static int smtp_mailrcpt_parse(const struct smtp_verb_def *def,
 	size_t kwlen = strlen(kw), i, open, close;
 	int rcpt = def->verb == SMTP_V_RCPT, inq = 0, eight, rc;
 
-	if (n < kwlen || !smtp_caseeq(p, kw, kwlen))
+	if (n < kwlen || !ascii_caseeq(p, kw, kwlen))
 		goto syntax;
 	i = kwlen;
 	if (i < n && p[i] == ' ')
@@ -525,7 +507,7 @@ static int smtp_bdat_parse(const char *p, size_t n, struct smtp_cmd *cmd)
 		return -1;
 	while (i < n && p[i] == ' ')
 		i++;
-	if (n - i != 4 || !smtp_caseeq(p + i, "LAST", 4))
+	if (n - i != 4 || !ascii_caseeq(p + i, "LAST", 4))
 		return -1;
 	cmd->last = 1;
 	return 0;
@@ -564,7 +546,7 @@ int smtp_cmd_parse(const char *line, size_t len, int utf8,
 	}
 	for (i = 0; i < SMTP_NVERBS; i++)
 		if (strlen(smtp_verbs[i].name) == vlen &&
-		    smtp_caseeq(smtp_verbs[i].name, line, vlen)) {
+		    ascii_caseeq(smtp_verbs[i].name, line, vlen)) {
 			def = &smtp_verbs[i];
 			break;
 		}
@@ -622,7 +604,7 @@ const struct smtp_param *smtp_param_find(const struct smtp_cmd *cmd,
 
 	for (i = 0; i < cmd->nparam; i++)
 		if (cmd->param[i].klen == kl &&
-		    smtp_caseeq(cmd->param[i].key, key, kl))
+		    ascii_caseeq(cmd->param[i].key, key, kl))
 			return &cmd->param[i];
 	return NULL;
 }

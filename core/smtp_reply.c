@@ -12,6 +12,7 @@
  * RFC 5321 4.1.1.1 with the extensions named in smtp_reply.h.
  */
 #include "core/smtp_reply.h"
+#include "core/ascii.h"
 
 #include <string.h>
 
@@ -30,24 +31,6 @@ static int smtp_reply_digit(unsigned char c)
 static int smtp_reply_ctl(unsigned char c)
 {
 	return (c < 0x20 && c != '\t') || c == 0x7f;
-}
-
-/* smtp_reply_caseeq - ASCII case-insensitive comparison of n octets */
-static int smtp_reply_caseeq(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-
-		if (x >= 'a' && x <= 'z')
-			x = (unsigned char)(x - 'a' + 'A');
-		if (y >= 'a' && y <= 'z')
-			y = (unsigned char)(y - 'a' + 'A');
-		if (x != y)
-			return 0;
-	}
-	return 1;
 }
 
 /* smtp_reply_check - is line[0..n) (complete, or the start of a line when
@@ -195,9 +178,9 @@ static unsigned smtp_reply_auth(const char *s, size_t n)
 			i++;
 		for (w = i; w < n && s[w] != ' '; w++)
 			;
-		if (w - i == 5 && smtp_reply_caseeq(s + i, "PLAIN", 5))
+		if (w - i == 5 && ascii_caseeq(s + i, "PLAIN", 5))
 			caps |= SMTP_CAP_AUTH_PLAIN;
-		else if (w - i == 5 && smtp_reply_caseeq(s + i, "LOGIN", 5))
+		else if (w - i == 5 && ascii_caseeq(s + i, "LOGIN", 5))
 			caps |= SMTP_CAP_AUTH_LOGIN;
 		i = w;
 	}
@@ -258,7 +241,7 @@ unsigned smtp_reply_ehlo_caps(const char *buf, size_t len,
 		tl = n - 4;
 		for (kl = 0; kl < tl && t[kl] != ' ' && t[kl] != '='; kl++)
 			;
-		if (kl == 4 && smtp_reply_caseeq(t, "AUTH", 4)) {
+		if (kl == 4 && ascii_caseeq(t, "AUTH", 4)) {
 			/* "AUTH PLAIN LOGIN", or the old "AUTH=PLAIN LOGIN" */
 			if (kl < tl)
 				caps |= smtp_reply_auth(t + kl + 1, tl - kl - 1);
@@ -268,7 +251,7 @@ unsigned smtp_reply_ehlo_caps(const char *buf, size_t len,
 			continue;
 		for (k = 0; k < sizeof(kws) / sizeof(kws[0]); k++) {
 			if (strlen(kws[k].kw) != kl ||
-			    !smtp_reply_caseeq(t, kws[k].kw, kl))
+			    !ascii_caseeq(t, kws[k].kw, kl))
 				continue;
 			caps |= kws[k].cap;
 			if (kws[k].cap == SMTP_CAP_SIZE && size_limit)

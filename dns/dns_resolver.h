@@ -25,6 +25,7 @@ struct dns_lookup;
 
 typedef void (*dns_lookup_cb)(void *arg, const struct dns_result *res);
 
+#ifdef CONFIG_DNS
 /* dns_resolver_new - servers from cfg's dns_servers, else resolv.conf
  * (else 127.0.0.1); the resolver holds cfg (config_hold) for
  * dns_trusted_servers, dnssec_request_domains and dnssec_require_domains.
@@ -38,5 +39,19 @@ void dns_resolver_describe(const struct dns_resolver *r, char *buf, size_t len);
 int dns_lookup(struct dns_resolver *r, const char *name, int type,
     dns_lookup_cb cb, void *arg, struct dns_lookup **out);
 void dns_lookup_cancel(struct dns_lookup *q);
+
+#else
+static inline int dns_resolver_new(uv_loop_t *loop, struct config *cfg,
+    struct dns_resolver **out, char *err, size_t errlen)
+{ (void)loop; (void)cfg; *out = NULL; if (errlen) err[0] = '\0'; return -1; }
+static inline void dns_resolver_free(struct dns_resolver *r) { (void)r; }
+static inline void dns_resolver_describe(const struct dns_resolver *r, char *buf,
+    size_t len)
+{ (void)r; if (len) buf[0] = '\0'; }
+static inline int dns_lookup(struct dns_resolver *r, const char *name, int type,
+    dns_lookup_cb cb, void *arg, struct dns_lookup **out)
+{ (void)r; (void)name; (void)type; (void)cb; (void)arg; if (out) *out = NULL; return -1; }
+static inline void dns_lookup_cancel(struct dns_lookup *q) { (void)q; }
+#endif
 
 #endif

@@ -19,7 +19,7 @@ build() {	# name config-target [extra make args]
 	dir=$out/$name
 	rm -rf "$dir"
 	if $make -s --no-print-directory O="$dir" KCONFIG_CONFIG="$dir/.config" "$@" "$target" >"$out/$name.log" 2>&1 &&
-	   $make -s --no-print-directory O="$dir" KCONFIG_CONFIG="$dir/.config" PYTHON=/nonexistent/python3 WERROR=1 $jobs >>"$out/$name.log" 2>&1; then
+	   $make -s --no-print-directory O="$dir" KCONFIG_CONFIG="$dir/.config" PYTHON=/nonexistent/python3 WERROR=1 ${BUILD_CFLAGS:+CFLAGS="$BUILD_CFLAGS"} $jobs >>"$out/$name.log" 2>&1; then
 		pass=$((pass + 1))
 		echo "configs: $name ok ($(sh scripts/size.sh "$dir/tern" "${SIZE:-size}" "${STRIP:-strip}" | sed 's/ [^ ]*$//'))"
 	else
@@ -34,6 +34,10 @@ for c in tiny router full; do
 	build "$c" "${c}_defconfig"
 done
 build allno allnoconfig
+# at -O0 nothing is optimised away: the inline stubs of disabled modules
+# must stand in for every call
+BUILD_CFLAGS="-O0 -g" build allno-O0 allnoconfig
+BUILD_CFLAGS="-O0 -g" build tiny-O0 tiny_defconfig
 build allyes allyesconfig
 i=1
 while [ "$i" -le "$nrand" ]; do
