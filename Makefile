@@ -44,6 +44,8 @@ SYSCONFDIR ?= $(PREFIX)/etc
 endif
 LOCALSTATEDIR ?= /var
 RUNSTATEDIR ?= /run
+# the system's CA bundle (tls_verify_certificates = system)
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 
 # User flags are kept as given and come after ours, so they can override.
 CFLAGS ?= -O2 -g
@@ -58,6 +60,7 @@ TERN_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 \
 	-DTERN_SYSCONFDIR='"$(SYSCONFDIR)"' \
 	-DTERN_LOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
 	-DTERN_RUNSTATEDIR='"$(RUNSTATEDIR)"' \
+	-DTERN_CA_BUNDLE='"$(CA_BUNDLE)"' \
 	-I$(O)/include -I$(srctree)
 
 ifneq ($(V),1)

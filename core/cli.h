@@ -45,6 +45,30 @@ static inline int cmd_sendmail(struct cli *cli, int argc, char **argv)
 { (void)cli; (void)argc; (void)argv; return EX_UNAVAILABLE_; }
 #endif
 
+/* cmd_dane - `tern dane verify|probe` (CONFIG_TLS_DANE) */
+#ifdef CONFIG_TLS_DANE
+int cmd_dane(struct cli *cli, int argc, char **argv);
+#else
+static inline int cmd_dane(struct cli *cli, int argc, char **argv)
+{
+	(void)cli; (void)argc; (void)argv;
+	fprintf(stderr, "tern: dane is not in this build (CONFIG_TLS_DANE)\n");
+	return EX_UNAVAILABLE_;
+}
+#endif
+/* dane_probe_main - `tern dane probe HOST [PORT]`, called by cmd_dane
+ * with argv[0] "probe" (CONFIG_TLS_DANE_PROBE) */
+#ifdef CONFIG_TLS_DANE_PROBE
+int dane_probe_main(struct cli *cli, int argc, char **argv);
+#else
+static inline int dane_probe_main(struct cli *cli, int argc, char **argv)
+{
+	(void)cli; (void)argc; (void)argv;
+	fprintf(stderr, "tern: dane probe is not in this build\n");
+	return EX_UNAVAILABLE_;
+}
+#endif
+
 /* queue_deliver - run a delivery engine in this process until the given
  * messages (ids NULL: the whole queue, retry times ignored) have had
  * their attempt; a sysexits code */

@@ -261,7 +261,7 @@ static int cfg_value_set(const struct cfg_option *o, void *base,
 	case CFG_T_PATH: {
 		char *s;
 
-		if (o->type == CFG_T_PATH && text[0] != '/') {
+		if (o->type == CFG_T_PATH && text[0] && text[0] != '/') {
 			snprintf(err, errlen, "must be an absolute path");
 			return -1;
 		}
@@ -662,6 +662,32 @@ static void cfg_alias(struct cfg_parse *p, const char *key, const char *value)
 	cfg->n_alias++;
 }
 
+/* cfg_refused - options tern knows and will not pretend to support;
+ * 1 when name is one (the error is reported) */
+static int cfg_refused(struct cfg_parse *p, const char *name)
+{
+	static const struct {
+		const char *name, *why;
+	} refused[] = {
+		{ "hosts_request_ocsp", "OCSP stapling is not available with "
+		    "mbedTLS, so tern cannot request or check OCSP responses; "
+		    "remove the option (DANE or PKIX with tls_crl instead)" },
+		{ "hosts_require_ocsp", "OCSP stapling is not available with "
+		    "mbedTLS; remove the option" },
+		{ "tls_ocsp_file", "OCSP stapling is not available with mbedTLS; "
+		    "remove the option" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (strcmp(refused[i].name, name) == 0) {
+			cfg_error(p, p->line, "option '%s' is not supported: %s", name,
+			    refused[i].why);
+			return 1;
+		}
+	return 0;
+}
+
 /* cfg_option_line - "name = value" in the current section */
 static void cfg_option_line(struct cfg_parse *p, char *s)
 {
@@ -717,6 +743,8 @@ static void cfg_option_line(struct cfg_parse *p, char *s)
 		secname = "[transport]";
 		break;
 	}
+	if (cfg_refused(p, name))
+		return;
 	o = cfg_find(opts, name, &idx);
 	if (!o) {
 		cfg_error(p, p->line, "unknown option '%s' in %s", name, secname);
@@ -738,6 +766,27 @@ static void cfg_option_line(struct cfg_parse *p, char *s)
 }
 
 /* ------------------------------------------------------------ checks */
+
+/* cfg_finish_tls - TLS options that only make sense together */
+static void cfg_finish_tls(struct cfg_parse *p)
+{
+	struct config *cfg = p->cfg;
+	size_t i;
+
+	if (!cfg->main.tls_certificate != !cfg->main.tls_privatekey ||
+	    (cfg->main.tls_certificate && !cfg->main.tls_certificate[0] !=
+	    !cfg->main.tls_privatekey[0]))
+		cfg_error(p, 0, "tls_certificate and tls_privatekey go together: "
+		    "set both or neither");
+	for (i = 0; i < cfg->n_transport; i++) {
+		const struct config_transport *t = &cfg->transport[i];
+
+		if (t->auth_username && t->auth_password_file &&
+		    !t->auth_username[0] != !t->auth_password_file[0])
+			cfg_error(p, t->line, "[transport %s]: auth_username and "
+			    "auth_password_file go together", t->name);
+	}
+}
 
 /* cfg_finish - defaults that depend on other options, cross checks */
 static void cfg_finish(struct cfg_parse *p)
@@ -809,6 +858,7 @@ static void cfg_finish(struct cfg_parse *p)
 			cfg_error(p, r->line, "[router %s]: no [transport %s]",
 			    r->name, r->transport);
 	}
+	cfg_finish_tls(p);
 	if (cfg->n_router == 0 && !IS_ENABLED(CONFIG_ROUTER_DNSLOOKUP))
 		cfg_error(p, 0, "no router: this tern was built without MX delivery, "
 		    "so it needs a [router NAME] with hosts = your smarthost");

@@ -27,11 +27,13 @@
  */
 #include "core/deliver.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,7 +48,10 @@
 #include "core/smtp_client.h"
 #include "core/smtp_reply.h"
 #include "core/spool.h"
+#include "core/hostlist.h"
 #include "dns/dns_resolver.h"
+#include "tls/dane.h"
+#include "tls/tls.h"
 
 #define DELIVER_READ_CHUNK (32 * 1024)
 #define DELIVER_PENDING_MAX 100000
@@ -68,7 +73,8 @@ struct dtarget {
 	int group;			/* -1: decided without SMTP */
 	struct smtp_rcpt_result res;
 	char host[340];			/* H=... of the delivery */
-	char tls[64];			/* X=... (empty without TLS) */
+	char tls[96];			/* X=... (empty without TLS) */
+	char cv[8];			/* CV=dane|yes|no with TLS */
 	/* for a failure report (dtarget_dsn) */
 	char status[16];
 	char remote_mta[350];
@@ -98,6 +104,30 @@ struct dgroup {
 	struct dns_lookup *lookup;
 	char addr[64];
 	char hkey[RETRY_HOST_KEY_MAX];	/* "host[addr]:port" for retry_hosts */
+	/* the current host's TLS policy (dgroup_policy) */
+	int addr_insecure;		/* an address answer was not DNSSEC-secure */
+	int addr_tempfail;
+	char final_name[256];		/* the host name after CNAMEs, or "" */
+	int dane;			/* DANE-verified TLS or nothing */
+	int tls_required;		/* TLS or nothing (DANE, hosts_require_tls,
+					 * unusable secure TLSA records) */
+	int tls_avoid;			/* hosts_avoid_tls */
+	int pkix_verify, pkix_try, pkix_names;
+	int implicit_tls;		/* tls_on_connect or port 465 */
+	int no_tls;			/* this address again without TLS */
+	unsigned tlsa_usages;		/* bit N: a usage N record was found */
+	struct dane_tlsa *tlsa;		/* usable or not, as received */
+	size_t n_tlsa;
+	unsigned char *tlsa_data;
+	char tlsa_base[256];		/* the TLSA base domain */
+	char auth_pass[SMTP_CLIENT_CRED_MAX + 1];
+	int auth;			/* AUTH with auth_username/auth_pass */
+	/* TLS of the connection */
+	struct tls_session *tls;
+	int tls_up;			/* handshake done: everything encrypted */
+	char *cbuf;			/* ciphertext read buffer */
+	char tls_desc[96];
+	char cv[8];
 	/* connection */
 	uv_tcp_t tcp;
 	uv_timer_t timer;
@@ -114,7 +144,7 @@ struct dgroup {
 	long long data_pos;
 	struct smtp_dotstuff ds;
 	char rbuf[DELIVER_READ_CHUNK];
-	char *wbuf;
+	char wbuf[2 * DELIVER_READ_CHUNK + 8];
 	/* outcome of the last host */
 	char error[512];
 	int done;
@@ -165,6 +195,12 @@ struct deliver {
 	/* new messages another process still held: tried again shortly */
 	struct retry_hosts hosts;		/* dead hosts are not hammered */
 	struct dns_resolver *dns;		/* for MX delivery, or NULL */
+	struct tls_conf *tls_plain;		/* client TLS without CA */
+	struct deliver_pkix {			/* client TLS with a CA bundle */
+		char *ca, *crl;
+		struct tls_conf *conf;		/* NULL: it did not load */
+	} pkix[4];
+	size_t n_pkix;
 	uv_timer_t later_timer;
 	char **later;
 	size_t n_later;
@@ -179,6 +215,12 @@ static void deliver_closed_cb(uv_handle_t *h)
 	void *arg = d->done_arg;
 
 	dns_resolver_free(d->dns);
+	tls_conf_free(d->tls_plain);
+	while (d->n_pkix--) {
+		tls_conf_free(d->pkix[d->n_pkix].conf);
+		free(d->pkix[d->n_pkix].ca);
+		free(d->pkix[d->n_pkix].crl);
+	}
 	config_release(d->cfg);
 	free(d->pending);
 	free(d->pending_force);
@@ -188,6 +230,8 @@ static void deliver_closed_cb(uv_handle_t *h)
 
 static void dgroup_next_host(struct dgroup *g);
 static void dgroup_next_addr(struct dgroup *g);
+static void dgroup_policy(struct dgroup *g);
+static void dgroup_gai_start(struct dgroup *g);
 static void dmsg_group_done(struct dgroup *g);
 static void deliver_kick(struct deliver *d);
 static void deliver_later(struct deliver *d, const char *id);
@@ -240,12 +284,43 @@ static void dgroup_handle_closed_cb(uv_handle_t *h)
 	}
 }
 
+/* dgroup_tls_reset - forget the connection's TLS session */
+static void dgroup_tls_reset(struct dgroup *g)
+{
+	tls_session_free(g->tls);
+	g->tls = NULL;
+	g->tls_up = 0;
+	free(g->cbuf);
+	g->cbuf = NULL;
+}
+
+/* dgroup_settled - recipients this connection settled keep its host and
+ * TLS for the log */
+static void dgroup_settled(struct dgroup *g)
+{
+	size_t i;
+
+	if (!g->connected)
+		return;
+	for (i = 0; i < g->n; i++) {
+		struct dtarget *t = &g->dm->t[g->tix[i]];
+
+		if (g->results[i].status == SC_RCPT_PENDING || t->host[0])
+			continue;
+		snprintf(t->host, sizeof(t->host), "%s [%s]:%u", g->host, g->addr, g->port);
+		dcopy(t->tls, sizeof(t->tls), g->tls_up ? g->tls_desc : "");
+		dcopy(t->cv, sizeof(t->cv), g->tls_up ? g->cv : "");
+	}
+}
+
 /* dgroup_disconnect - close the connection; then the next address (or
  * the end of the group when done is set) */
 static void dgroup_disconnect(struct dgroup *g)
 {
 	if (g->closing)
 		return;
+	dgroup_settled(g);
+	dgroup_tls_reset(g);
 	uv_timer_stop(&g->timer);
 	if (!g->tcp_open) {
 		if (g->done)
@@ -282,8 +357,9 @@ static void dgroup_write_cb(uv_write_t *req, int status)
 	}
 }
 
-/* dgroup_send - write the client's output buffer */
-static int dgroup_send(struct dgroup *g, const char *p, size_t n)
+/* dgroup_write_raw - n octets to the socket as they are; cb (NULL:
+ * dgroup_write_cb) frees the request when written */
+static int dgroup_write_raw(struct dgroup *g, const char *p, size_t n, uv_write_cb cb)
 {
 	uv_write_t *req;
 	uv_buf_t b;
@@ -298,11 +374,42 @@ static int dgroup_send(struct dgroup *g, const char *p, size_t n)
 	memcpy(copy, p, n);
 	req->data = g;
 	b = uv_buf_init(copy, (unsigned)n);
-	if (uv_write(req, (uv_stream_t *)&g->tcp, &b, 1, dgroup_write_cb) < 0) {
+	if (uv_write(req, (uv_stream_t *)&g->tcp, &b, 1, cb ? cb : dgroup_write_cb) < 0) {
 		free(req);
 		return -EIO;
 	}
 	return 0;
+}
+
+/* dgroup_tls_flush - send the ciphertext the TLS session has waiting */
+static int dgroup_tls_flush(struct dgroup *g, uv_write_cb cb)
+{
+	size_t n = g->tls ? tls_session_pending(g->tls) : 0;
+	uv_write_t *req;
+	uv_buf_t b;
+
+	if (n == 0)
+		return 0;
+	if (!(req = malloc(sizeof(*req) + n)))
+		return -ENOMEM;
+	n = tls_session_drain(g->tls, req + 1, n);
+	req->data = g;
+	b = uv_buf_init((char *)(req + 1), (unsigned)n);
+	if (uv_write(req, (uv_stream_t *)&g->tcp, &b, 1, cb ? cb : dgroup_write_cb) < 0) {
+		free(req);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* dgroup_write - plaintext to the server: encrypted once TLS is up */
+static int dgroup_write(struct dgroup *g, const char *p, size_t n, uv_write_cb cb)
+{
+	if (!g->tls_up)
+		return dgroup_write_raw(g, p, n, cb);
+	if (n && tls_session_write(g->tls, p, n) < 0)
+		return -EIO;
+	return dgroup_tls_flush(g, cb);
 }
 
 static void dgroup_timeout_cb(uv_timer_t *t)
@@ -330,6 +437,7 @@ static void dgroup_arm_timer(struct dgroup *g)
 }
 
 static void dgroup_action(struct dgroup *g, enum smtp_client_action a);
+static void dgroup_tls_start(struct dgroup *g);
 
 static void dgroup_data_read_cb(uv_fs_t *req);
 
@@ -368,8 +476,6 @@ static void dgroup_data_read_cb(uv_fs_t *req)
 {
 	struct dgroup *g = req->data;
 	ssize_t n = req->result;
-	uv_write_t *wr;
-	uv_buf_t b;
 	size_t out;
 	int last = 0;
 
@@ -383,24 +489,15 @@ static void dgroup_data_read_cb(uv_fs_t *req)
 		dgroup_disconnect(g);
 		return;
 	}
-	wr = malloc(sizeof(*wr) + 2 * (size_t)n + 8);
-	if (!wr) {
-		smtp_client_abort(&g->sc, "out of memory");
-		dgroup_disconnect(g);
-		return;
-	}
 	g->data_pos += n;
-	out = smtp_dotstuff(&g->ds, g->rbuf, (size_t)n, (char *)(wr + 1));
+	out = smtp_dotstuff(&g->ds, g->rbuf, (size_t)n, g->wbuf);
 	if (n == 0) {
-		out += smtp_dotstuff_end(&g->ds, (char *)(wr + 1) + out);
+		out += smtp_dotstuff_end(&g->ds, g->wbuf + out);
 		last = 1;
 	}
-	wr->data = g;
-	b = uv_buf_init((char *)(wr + 1), (unsigned)out);
 	dgroup_arm_timer(g);
 	if (last) {
-		if (uv_write(wr, (uv_stream_t *)&g->tcp, &b, 1, dgroup_write_cb) < 0) {
-			free(wr);
+		if (dgroup_write(g, g->wbuf, out, NULL) < 0) {
 			smtp_client_abort(&g->sc, "write failed");
 			dgroup_disconnect(g);
 			return;
@@ -408,8 +505,11 @@ static void dgroup_data_read_cb(uv_fs_t *req)
 		dgroup_action(g, smtp_client_data_sent(&g->sc));
 		return;
 	}
-	if (uv_write(wr, (uv_stream_t *)&g->tcp, &b, 1, dgroup_data_write_cb) < 0) {
-		free(wr);
+	if (out == 0) {
+		dgroup_data_next(g);
+		return;
+	}
+	if (dgroup_write(g, g->wbuf, out, dgroup_data_write_cb) < 0) {
 		smtp_client_abort(&g->sc, "write failed");
 		dgroup_disconnect(g);
 	}
@@ -420,7 +520,7 @@ static int dgroup_flush(struct dgroup *g)
 {
 	size_t n;
 	const char *p = smtp_client_output(&g->sc, &n);
-	int r = dgroup_send(g, p, n);
+	int r = dgroup_write(g, p, n, NULL);
 
 	smtp_client_output_reset(&g->sc);
 	return r;
@@ -440,8 +540,17 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 		dgroup_arm_timer(g);
 		return;
 	case SC_STARTTLS:
-		/* TLS arrives with the TLS issue; never offered before */
-		dgroup_action(g, smtp_client_tls_done(&g->sc, 0));
+		/* RFC 3207 5: nothing may follow the 220 in clear text (an
+		 * attacker's injected replies would be read as if under TLS) */
+		if (g->inlen) {
+			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: data after the "
+			    "reply to STARTTLS (injection?)", g->host, g->addr, g->port);
+			smtp_client_abort(&g->sc, g->error);
+			dgroup_host_failed(g);
+			dgroup_disconnect(g);
+			return;
+		}
+		dgroup_tls_start(g);
 		return;
 	case SC_DATA:
 		(void)dgroup_flush(g);
@@ -488,30 +597,32 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 	}
 }
 
+#define DELIVER_TLS_READ (16 * 1024 + 512)
+
 static void dgroup_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct dgroup *g = h->data;
 
 	(void)suggested;
-	*buf = uv_buf_init(g->in + g->inlen, (unsigned)(sizeof(g->in) - g->inlen));
+	if (g->tls)
+		*buf = uv_buf_init(g->cbuf, DELIVER_TLS_READ);
+	else
+		*buf = uv_buf_init(g->in + g->inlen, (unsigned)(sizeof(g->in) - g->inlen));
 }
 
-static void dgroup_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+/* dgroup_fail_conn - a problem with this connection (error set): the
+ * host failed, on to the next address */
+static void dgroup_fail_conn(struct dgroup *g)
 {
-	struct dgroup *g = s->data;
+	smtp_client_abort(&g->sc, g->error);
+	dgroup_host_failed(g);
+	dgroup_disconnect(g);
+}
 
-	(void)buf;
-	if (!g->connected || g->closing)
-		return;
-	if (n < 0) {
-		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: connection %s", g->host,
-		    g->addr, g->port, n == UV_EOF ? "closed by the server" : uv_strerror((int)n));
-		smtp_client_abort(&g->sc, g->error);
-		dgroup_disconnect(g);
-		return;
-	}
-	g->inlen += (size_t)n;
-	while (g->connected && !g->closing) {
+/* dgroup_replies - hand every complete reply in g->in to the client */
+static void dgroup_replies(struct dgroup *g)
+{
+	while (g->connected && !g->closing && (!g->tls || g->tls_up)) {
 		struct smtp_reply r;
 		const char *why;
 		long used = smtp_reply_parse(g->in, g->inlen, &r, &why);
@@ -539,10 +650,228 @@ static void dgroup_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 }
 
+/* dgroup_tls_input - decrypt what arrived and read the replies in it */
+static void dgroup_tls_input(struct dgroup *g)
+{
+	while (g->connected && !g->closing && g->tls_up) {
+		size_t got = 0;
+		int r = tls_session_read(g->tls, g->in + g->inlen,
+		    sizeof(g->in) - g->inlen, &got);
+
+		if (r == TLS_EOF || r < 0) {
+			char e[128];
+
+			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host,
+			    g->addr, g->port, r == TLS_EOF ? "TLS session closed by the server" :
+			    tls_strerror(r, e, sizeof(e)));
+			smtp_client_abort(&g->sc, g->error);
+			dgroup_disconnect(g);
+			return;
+		}
+		(void)dgroup_tls_flush(g, NULL);
+		if (got == 0 && g->inlen < sizeof(g->in))
+			return;
+		g->inlen += got;
+		dgroup_replies(g);
+	}
+}
+
+/* dgroup_tls_check - the server's certificate under the host's policy:
+ * DANE (RFC 7672), else PKIX when asked; 1 to go on, 0 (error set) not */
+static int dgroup_tls_check(struct dgroup *g)
+{
+	struct dane_cert chain[TLS_CHAIN_MAX];
+	size_t n = tls_session_peer_chain(g->tls, chain, TLS_CHAIN_MAX);
+	char why[300];
+
+	dcopy(g->cv, sizeof(g->cv), "no");
+	if (g->dane) {
+		const char *names[2];
+		struct dane_input in;
+		struct dane_result res;
+
+		names[0] = g->tlsa_base;
+		names[1] = g->host;
+		memset(&in, 0, sizeof(in));
+		in.tlsa = g->tlsa;
+		in.n_tlsa = g->n_tlsa;
+		in.chain = chain;
+		in.n_chain = n;
+		in.names = names;
+		in.n_names = strcasecmp(g->tlsa_base, g->host) == 0 ? 1 : 2;
+		in.now = (long long)time(NULL);
+		if (dane_verify(&in, &res) != 1) {
+			snprintf(g->error, sizeof(g->error), "%.150s [%s]:%u: DANE "
+			    "verification failed: %.250s", g->host, g->addr, g->port, res.reason);
+			return 0;
+		}
+		dcopy(g->cv, sizeof(g->cv), "dane");
+		return 1;
+	}
+	if (!g->pkix_verify && !g->pkix_try)
+		return 1;
+	if (tls_session_pkix(g->tls, g->pkix_names, why, sizeof(why))) {
+		dcopy(g->cv, sizeof(g->cv), "yes");
+		return 1;
+	}
+	if (g->pkix_verify) {
+		snprintf(g->error, sizeof(g->error), "%.150s [%s]:%u: certificate "
+		    "verification failed: %.250s", g->host, g->addr, g->port, why);
+		return 0;
+	}
+	return 1;
+}
+
+/* dgroup_tls_step - go on with the handshake after new input */
+static void dgroup_tls_step(struct dgroup *g)
+{
+	int r = tls_session_handshake(g->tls);
+	char e[128];
+
+	if (dgroup_tls_flush(g, NULL) < 0) {
+		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: write failed", g->host,
+		    g->addr, g->port);
+		dgroup_fail_conn(g);
+		return;
+	}
+	if (r == 0)
+		return;
+	if (r < 0) {
+		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: TLS handshake failed: %s",
+		    g->host, g->addr, g->port, tls_strerror(r, e, sizeof(e)));
+		/* opportunistic TLS: this address again in clear text (RFC 7435);
+		 * never when TLS is required, DANE or implicit */
+		if (!g->tls_required && !g->implicit_tls && !g->auth) {
+			g->no_tls = 1;
+			g->addr_i--;
+			smtp_client_abort(&g->sc, g->error);
+			dgroup_disconnect(g);
+			return;
+		}
+		dgroup_fail_conn(g);
+		return;
+	}
+	g->tls_up = 1;
+	tls_session_describe(g->tls, g->tls_desc, sizeof(g->tls_desc));
+	if (!dgroup_tls_check(g)) {
+		/* not a word more to this server: close_notify and go */
+		tls_session_close(g->tls);
+		(void)dgroup_tls_flush(g, NULL);
+		dgroup_fail_conn(g);
+		return;
+	}
+	dgroup_arm_timer(g);
+	if (!g->implicit_tls)
+		dgroup_action(g, smtp_client_tls_done(&g->sc, 1));
+	dgroup_tls_input(g);
+}
+
+/* dgroup_tls_conf - the client configuration for this host: with the
+ * transport's CA bundle when PKIX is wanted, else without; NULL when
+ * it cannot be had (logged once per bundle) */
+static struct tls_conf *dgroup_tls_conf(struct dgroup *g, int pkix)
+{
+	struct deliver *d = g->dm->d;
+	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
+	struct tls_conf_opts o;
+	char err[300];
+	const char *ca, *crl;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	if (!pkix || !tr) {
+		if (!d->tls_plain && tls_conf_new(&o, &d->tls_plain, err, sizeof(err)) < 0)
+			log_err("TLS: %s", err);
+		return d->tls_plain;
+	}
+	ca = strcmp(tr->tls_verify_certificates, "system") == 0 ? TERN_CA_BUNDLE :
+	    tr->tls_verify_certificates;
+	crl = tr->tls_crl ? tr->tls_crl : "";
+	for (i = 0; i < d->n_pkix; i++)
+		if (strcmp(d->pkix[i].ca, ca) == 0 && strcmp(d->pkix[i].crl, crl) == 0)
+			return d->pkix[i].conf;
+	if (d->n_pkix == sizeof(d->pkix) / sizeof(d->pkix[0]))
+		return NULL;
+	o.ca_file = ca;
+	o.crl_file = crl;
+	if (!(d->pkix[d->n_pkix].ca = strdup(ca)) ||
+	    !(d->pkix[d->n_pkix].crl = strdup(crl))) {
+		free(d->pkix[d->n_pkix].ca);
+		return NULL;
+	}
+	if (tls_conf_new(&o, &d->pkix[d->n_pkix].conf, err, sizeof(err)) < 0)
+		log_err("TLS: %s (tls_verify_certificates of transport %s)", err, tr->name);
+	return d->pkix[d->n_pkix++].conf;
+}
+
+/* dgroup_tls_start - begin the handshake (after the 220 to STARTTLS, or
+ * at once for implicit TLS) */
+static void dgroup_tls_start(struct dgroup *g)
+{
+	int pkix = !g->dane && (g->pkix_verify || g->pkix_try);
+	struct tls_conf *conf = dgroup_tls_conf(g, pkix);
+	const char *sni = g->dane ? g->tlsa_base : g->host;
+	unsigned char bin[16];
+
+	if (!conf && pkix && !g->pkix_verify)
+		conf = dgroup_tls_conf(g, 0);
+	/* no SNI for an address literal (RFC 6066 3) */
+	if (inet_pton(AF_INET, sni, bin) == 1 || inet_pton(AF_INET6, sni, bin) == 1)
+		sni = NULL;
+	if (!conf || !(g->cbuf = malloc(DELIVER_TLS_READ)) ||
+	    tls_session_new(conf, sni, &g->tls) < 0) {
+		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: cannot start TLS "
+		    "(see the log)", g->host, g->addr, g->port);
+		dgroup_fail_conn(g);
+		return;
+	}
+	dgroup_arm_timer(g);
+	dgroup_tls_step(g);
+}
+
+static void dgroup_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct dgroup *g = s->data;
+
+	(void)buf;
+	if (!g->connected || g->closing)
+		return;
+	if (n < 0) {
+		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: connection %s", g->host,
+		    g->addr, g->port, n == UV_EOF ? "closed by the server" : uv_strerror((int)n));
+		if (g->tls && !g->tls_up && !g->tls_required && !g->implicit_tls &&
+		    !g->auth) {
+			/* the server hung up on our handshake: in clear text */
+			g->no_tls = 1;
+			g->addr_i--;
+		}
+		smtp_client_abort(&g->sc, g->error);
+		dgroup_disconnect(g);
+		return;
+	}
+	if (n == 0)
+		return;
+	if (!g->tls) {
+		g->inlen += (size_t)n;
+		dgroup_replies(g);
+		return;
+	}
+	if (tls_session_feed(g->tls, g->cbuf, (size_t)n) < 0) {
+		snprintf(g->error, sizeof(g->error), "out of memory");
+		dgroup_fail_conn(g);
+		return;
+	}
+	if (!g->tls_up)
+		dgroup_tls_step(g);
+	else
+		dgroup_tls_input(g);
+}
+
 static void dgroup_connect_cb(uv_connect_t *req, int status)
 {
 	struct dgroup *g = req->data;
 	const struct config_main *m = &g->dm->cfg->main;
+	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
 	struct smtp_client_opts o;
 
 	if (g->closing)
@@ -557,11 +886,24 @@ static void dgroup_connect_cb(uv_connect_t *req, int status)
 	g->connected = 1;
 	g->inlen = 0;
 	g->greeted = g->transacted = 0;
+	g->tls_desc[0] = g->cv[0] = '\0';
 	memset(&o, 0, sizeof(o));
 	o.helo_name = m->primary_hostname;
+	o.tls_possible = IS_ENABLED(CONFIG_TLS) && !g->no_tls &&
+	    (!g->tls_avoid || g->tls_required);
+	o.tls_required = g->tls_required;
+	o.tls_on_connect = g->implicit_tls;
+	if (g->auth) {
+		o.auth_user = tr->auth_username;
+		o.auth_pass = g->auth_pass;
+		o.auth_over_plain = tr->auth_over_plain;
+	}
+	g->no_tls = 0;
 	smtp_client_init(&g->sc, &o);
 	uv_read_start((uv_stream_t *)&g->tcp, dgroup_alloc_cb, dgroup_read_cb);
 	dgroup_arm_timer(g);
+	if (g->implicit_tls)
+		dgroup_tls_start(g);
 }
 
 static void dgroup_next_addr(struct dgroup *g)
@@ -597,7 +939,8 @@ static void dgroup_next_addr(struct dgroup *g)
 		long long until;
 
 		/* a flush (queue run, SIGUSR1) tries every host anyway */
-		if (g->dm->force != 1 && !retry_host_allowed(&g->dm->d->hosts, g->hkey,
+		if (g->dm->force != 1 && !g->no_tls &&
+		    !retry_host_allowed(&g->dm->d->hosts, g->hkey,
 		    (long long)time(NULL), &until)) {
 			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: host retry time "
 			    "not reached (it failed recently)", g->host, g->addr, g->port);
@@ -654,6 +997,187 @@ static void dgroup_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *re
 	}
 	if (res)
 		uv_freeaddrinfo(res);
+	g->addr_insecure = 1;	/* the system's resolver says nothing of DNSSEC */
+	dgroup_policy(g);
+}
+
+/* dgroup_addr_answer - note what an address answer says of DNSSEC */
+static void dgroup_addr_answer(struct dgroup *g, const struct dns_result *res)
+{
+	if (res->status == DNS_ST_TEMPFAIL) {
+		g->addr_tempfail = 1;
+		snprintf(g->error, sizeof(g->error), "%s: %s lookup: %s", g->host,
+		    res->qtype == DNS_T_A ? "A" : "AAAA", res->error);
+	}
+	if (res->status == DNS_ST_OK && (res->n_a || res->n_aaaa)) {
+		if (res->sec != DNS_SEC_SECURE)
+			g->addr_insecure = 1;
+		if (res->final_name[0] && !g->final_name[0])
+			dcopy(g->final_name, sizeof(g->final_name), res->final_name);
+	}
+}
+
+/* dgroup_host_unusable - the host cannot be used in this attempt (error
+ * set): the next one */
+static void dgroup_host_unusable(struct dgroup *g)
+{
+	g->host_i++;
+	dgroup_next_host(g);
+}
+
+static int dgroup_match(const struct hostlist *hl, const struct dgroup *g)
+{
+	return hl && hostlist_match(hl, g->host, NULL, g->dm->cfg->main.primary_hostname);
+}
+
+/* dgroup_policy_reset - forget the last host's TLS policy */
+static void dgroup_policy_reset(struct dgroup *g)
+{
+	free(g->tlsa);
+	free(g->tlsa_data);
+	g->tlsa = NULL;
+	g->tlsa_data = NULL;
+	g->n_tlsa = 0;
+	g->tlsa_usages = 0;
+	g->dane = g->tls_required = g->tls_avoid = 0;
+	g->pkix_verify = g->pkix_try = g->pkix_names = 0;
+	g->implicit_tls = g->no_tls = 0;
+	g->addr_insecure = g->addr_tempfail = 0;
+	g->final_name[0] = g->tlsa_base[0] = '\0';
+}
+
+static void dgroup_dns_tlsa_cb(void *arg, const struct dns_result *res);
+
+/* dgroup_tlsa_lookup - the TLSA records of the base domain */
+static void dgroup_tlsa_lookup(struct dgroup *g, const char *base)
+{
+	char name[DNS_NAME_MAX + 16];
+
+	dcopy(g->tlsa_base, sizeof(g->tlsa_base), base);
+	if (!dns_tlsa_name(g->port, base, name, sizeof(name)) ||
+	    dns_lookup(g->dm->d->dns, name, DNS_T_TLSA, dgroup_dns_tlsa_cb, g,
+	    &g->lookup) < 0) {
+		snprintf(g->error, sizeof(g->error), "%s: cannot look up TLSA records "
+		    "at %s", g->host, base);
+		dgroup_host_unusable(g);
+	}
+}
+
+/* dgroup_policy - the host's addresses are known: decide its TLS (RFC
+ * 7672 2.2: TLSA records only after secure address answers), then
+ * connect */
+static void dgroup_policy(struct dgroup *g)
+{
+	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
+	int try_dane, require_dane;
+
+	if (!tr || g->n_addrs == 0) {
+		dgroup_next_addr(g);
+		return;
+	}
+	g->implicit_tls = IS_ENABLED(CONFIG_TLS) && (tr->tls_on_connect || g->port == 465);
+	g->tls_required = dgroup_match(tr->hosts_require_tls, g);
+	g->tls_avoid = dgroup_match(tr->hosts_avoid_tls, g);
+	g->pkix_verify = dgroup_match(tr->tls_verify_hosts, g);
+	g->pkix_try = dgroup_match(tr->tls_try_verify_hosts, g);
+	g->pkix_names = dgroup_match(tr->tls_verify_cert_hostnames, g);
+	require_dane = IS_ENABLED(CONFIG_TLS_DANE) && dgroup_match(tr->hosts_require_dane, g);
+	try_dane = IS_ENABLED(CONFIG_TLS_DANE) && (require_dane ||
+	    dgroup_match(tr->hosts_try_dane, g));
+	if (!try_dane) {
+		dgroup_next_addr(g);
+		return;
+	}
+	if (!g->dm->d->dns || g->addr_insecure || g->addr_tempfail) {
+		if (require_dane) {
+			snprintf(g->error, sizeof(g->error), "%s: hosts_require_dane, but "
+			    "the address lookup was not DNSSEC-secure, so there is no DANE",
+			    g->host);
+			dgroup_host_unusable(g);
+			return;
+		}
+		dgroup_next_addr(g);
+		return;
+	}
+	/* RFC 7672 2.2.3: the CNAME-expanded name first */
+	dgroup_tlsa_lookup(g, g->final_name[0] ? g->final_name : g->host);
+}
+
+/* dgroup_tlsa_keep - copy the records (the answer is borrowed) */
+static int dgroup_tlsa_keep(struct dgroup *g, const struct dns_result *res)
+{
+	size_t i, total = 0, off = 0;
+
+	for (i = 0; i < res->n_tlsa; i++)
+		total += res->tlsa[i].len;
+	g->tlsa = calloc(res->n_tlsa, sizeof(*g->tlsa));
+	g->tlsa_data = malloc(total ? total : 1);
+	if (!g->tlsa || !g->tlsa_data)
+		return -ENOMEM;
+	for (i = 0; i < res->n_tlsa; i++) {
+		const struct dns_tlsa *t = &res->tlsa[i];
+
+		g->tlsa[i].usage = t->usage;
+		g->tlsa[i].selector = t->selector;
+		g->tlsa[i].mtype = t->mtype;
+		g->tlsa[i].len = t->len;
+		g->tlsa[i].data = g->tlsa_data + off;
+		if (t->len)
+			memcpy(g->tlsa_data + off, t->data, t->len);
+		off += t->len;
+		if (t->usage < 32)
+			g->tlsa_usages |= 1u << t->usage;
+	}
+	g->n_tlsa = res->n_tlsa;
+	return 0;
+}
+
+static void dgroup_dns_tlsa_cb(void *arg, const struct dns_result *res)
+{
+	struct dgroup *g = arg;
+	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
+	int require_dane = dgroup_match(tr->hosts_require_dane, g);
+	size_t i, usable = 0;
+
+	g->lookup = NULL;
+	if (res->status == DNS_ST_TEMPFAIL || res->sec == DNS_SEC_BOGUS) {
+		/* RFC 7672 2.2: a failed or bogus TLSA lookup: unusable */
+		snprintf(g->error, sizeof(g->error), "%.120s: TLSA lookup for %.120s failed "
+		    "(%.160s): host not used", g->host, g->tlsa_base,
+		    res->error[0] ? res->error : dns_sec_name(res->sec));
+		dgroup_host_unusable(g);
+		return;
+	}
+	if ((res->status == DNS_ST_NODATA || res->status == DNS_ST_NXDOMAIN) &&
+	    res->sec == DNS_SEC_SECURE && g->final_name[0] &&
+	    strcasecmp(g->tlsa_base, g->host) != 0) {
+		/* then the initial name (RFC 7672 2.2.3) */
+		dgroup_tlsa_lookup(g, g->host);
+		return;
+	}
+	if (res->status == DNS_ST_OK && res->sec == DNS_SEC_SECURE && res->n_tlsa) {
+		if (dgroup_tlsa_keep(g, res) < 0) {
+			snprintf(g->error, sizeof(g->error), "out of memory");
+			dgroup_host_unusable(g);
+			return;
+		}
+		for (i = 0; i < g->n_tlsa; i++)
+			usable += dane_usable(&g->tlsa[i]) == 1;
+		/* RFC 7672 3.1.3: secure records, none usable: TLS is still
+		 * required, without authentication */
+		g->tls_required = 1;
+		g->dane = usable > 0;
+		if (g->dane) {
+			g->pkix_verify = g->pkix_try = 0;
+			g->tls_avoid = 0;
+		}
+	}
+	if (!g->dane && require_dane) {
+		snprintf(g->error, sizeof(g->error), "%s: hosts_require_dane, but "
+		    "there is no secure usable TLSA record at %.180s", g->host, g->tlsa_base);
+		dgroup_host_unusable(g);
+		return;
+	}
 	dgroup_next_addr(g);
 }
 
@@ -666,12 +1190,11 @@ static void dgroup_dns_aaaa_cb(void *arg, const struct dns_result *res)
 	size_t i;
 
 	g->lookup = NULL;
-	if (res->status == DNS_ST_TEMPFAIL)
-		snprintf(g->error, sizeof(g->error), "%s: AAAA lookup: %s", g->host, res->error);
+	dgroup_addr_answer(g, res);
 	for (i = 0; res->status == DNS_ST_OK && i < res->n_aaaa; i++)
 		dgroup_add_addr(g, AF_INET6, res->aaaa[i]);
 	if (dns_lookup(g->dm->d->dns, g->host, DNS_T_A, dgroup_dns_a_cb, g, &g->lookup) < 0)
-		dgroup_next_addr(g);
+		dgroup_policy(g);
 }
 
 static void dgroup_dns_a_cb(void *arg, const struct dns_result *res)
@@ -680,14 +1203,19 @@ static void dgroup_dns_a_cb(void *arg, const struct dns_result *res)
 	size_t i;
 
 	g->lookup = NULL;
-	if (res->status == DNS_ST_TEMPFAIL)
-		snprintf(g->error, sizeof(g->error), "%s: A lookup: %s", g->host, res->error);
-	else if (g->n_addrs == 0 && res->n_a == 0)
+	dgroup_addr_answer(g, res);
+	if (res->status != DNS_ST_TEMPFAIL && g->n_addrs == 0 && res->n_a == 0)
 		snprintf(g->error, sizeof(g->error), "%s: no address (%s)", g->host,
 		    dns_status_name(res->status));
 	for (i = 0; res->status == DNS_ST_OK && i < res->n_a; i++)
 		dgroup_add_addr(g, AF_INET, res->a[i]);
-	dgroup_next_addr(g);
+	/* a smarthost looked up in the DNS for DANE that the DNS does not
+	 * know: the system's resolver (/etc/hosts) */
+	if (!g->mx && g->n_addrs == 0 && !g->addr_tempfail) {
+		dgroup_gai_start(g);
+		return;
+	}
+	dgroup_policy(g);
 }
 
 static int dgroup_mx_cmp(const void *a, const void *b)
@@ -772,11 +1300,24 @@ static void dgroup_dns_mx_cb(void *arg, const struct dns_result *res)
 	dgroup_next_host(g);
 }
 
+/* dgroup_dns_wanted - a smarthost is looked up in the DNS (DNSSEC
+ * known) when hosts_require_dane names it; otherwise the system's
+ * resolver (/etc/hosts) finds it, and DANE does not apply. An address
+ * literal never. */
+static int dgroup_dns_wanted(struct dgroup *g)
+{
+	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
+	unsigned char bin[16];
+
+	if (!IS_ENABLED(CONFIG_TLS_DANE) || !g->dm->d->dns || !tr ||
+	    inet_pton(AF_INET, g->host, bin) == 1 || inet_pton(AF_INET6, g->host, bin) == 1)
+		return 0;
+	return dgroup_match(tr->hosts_require_dane, g);
+}
+
 static void dgroup_next_host(struct dgroup *g)
 {
 	struct dmsg *dm = g->dm;
-	struct addrinfo hints;
-	int r;
 
 	if (g->host_i >= g->n_hosts) {
 		g->done = 1;
@@ -786,7 +1327,8 @@ static void dgroup_next_host(struct dgroup *g)
 	dcopy(g->host, sizeof(g->host), g->hosts[g->host_i].name);
 	g->port = g->hosts[g->host_i].port;
 	g->n_addrs = g->addr_i = 0;
-	if (g->mx) {
+	dgroup_policy_reset(g);
+	if (g->mx || dgroup_dns_wanted(g)) {
 		if (dns_lookup(dm->d->dns, g->host, DNS_T_AAAA, dgroup_dns_aaaa_cb, g,
 		    &g->lookup) < 0) {
 			g->host_i++;
@@ -794,8 +1336,17 @@ static void dgroup_next_host(struct dgroup *g)
 		}
 		return;
 	}
-	/* smarthosts: the system's resolver (/etc/hosts too), in the
-	 * thread pool */
+	dgroup_gai_start(g);
+}
+
+/* dgroup_gai_start - smarthosts: the system's resolver (/etc/hosts
+ * too), in the thread pool */
+static void dgroup_gai_start(struct dgroup *g)
+{
+	struct dmsg *dm = g->dm;
+	struct addrinfo hints;
+	int r;
+
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	g->gai.data = g;
@@ -806,6 +1357,41 @@ static void dgroup_next_host(struct dgroup *g)
 		g->host_i++;
 		dgroup_next_host(g);
 	}
+}
+
+/* dgroup_auth_load - the smarthost password from auth_password_file: the
+ * first line; the file must not be readable by group or others */
+static int dgroup_auth_load(struct dgroup *g, const struct config_transport *tr,
+    char *why, size_t len)
+{
+	const char *path = tr->auth_password_file;
+	struct stat st;
+	size_t n;
+	FILE *f;
+
+	if (!path || !path[0]) {
+		snprintf(why, len, "transport %s: auth_username needs auth_password_file",
+		    tr->name);
+		return -EINVAL;
+	}
+	if (!(f = fopen(path, "r"))) {
+		snprintf(why, len, "transport %s: cannot read auth_password_file %s: %s",
+		    tr->name, path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 077)) {
+		snprintf(why, len, "transport %s: auth_password_file %s is readable by "
+		    "others (chmod 600 it)", tr->name, path);
+		fclose(f);
+		return -EPERM;
+	}
+	if (!fgets(g->auth_pass, sizeof(g->auth_pass), f))
+		g->auth_pass[0] = '\0';
+	fclose(f);
+	n = strcspn(g->auth_pass, "\r\n");
+	g->auth_pass[n] = '\0';
+	g->auth = 1;
+	return 0;
 }
 
 /* dgroup_start - the hosts of the group's router, then the first one */
@@ -821,6 +1407,16 @@ static void dgroup_start(struct dgroup *g)
 		    &g->lookup) < 0)
 			dgroup_fail_all(g, SC_RCPT_DEFER, "cannot start the MX lookup");
 		return;
+	}
+	if (t0->rc.transport && t0->rc.transport->auth_username &&
+	    t0->rc.transport->auth_username[0]) {
+		char why[400];
+
+		if (dgroup_auth_load(g, t0->rc.transport, why, sizeof(why)) < 0) {
+			log_err("%s", why);
+			dgroup_fail_all(g, SC_RCPT_DEFER, why);
+			return;
+		}
 	}
 	g->hosts = calloc(hl && hl->n ? hl->n : 1, sizeof(*g->hosts));
 	for (i = 0; g->hosts && hl && i < hl->n; i++) {
@@ -852,6 +1448,9 @@ static void dmsg_free(struct dmsg *dm)
 		free(dm->g[i].orcpt);
 		free(dm->g[i].results);
 		free(dm->g[i].hosts);
+		free(dm->g[i].tlsa);
+		free(dm->g[i].tlsa_data);
+		memset(dm->g[i].auth_pass, 0, sizeof(dm->g[i].auth_pass));
 	}
 	free(dm->g);
 	free(dm->t);
@@ -895,9 +1494,10 @@ static void dmsg_log(struct dmsg *dm)
 
 			if (t->group >= 0 && first)
 				first[t->group] = 1;
-			log_info("%s %s %s%s R=%s T=%s H=%s%s%s C=\"%s\"", dm->id,
+			log_info("%s %s %s%s R=%s T=%s H=%s%s%s%s%s C=\"%s\"", dm->id,
 			    lead || t->group < 0 ? "=>" : "->", t->addr, parent, r, tr,
-			    t->host, t->tls[0] ? " X=" : "", t->tls, t->res.text);
+			    t->host, t->tls[0] ? " X=" : "", t->tls,
+			    t->tls[0] ? " CV=" : "", t->tls[0] ? t->cv : "", t->res.text);
 			break;
 		}
 		case SC_RCPT_FAIL:
@@ -1175,7 +1775,9 @@ static void dmsg_group_done(struct dgroup *g)
 		if (t->res.status == SC_RCPT_PENDING)
 			dtarget_set(t, SC_RCPT_DEFER, g->error[0] ? g->error :
 			    "no host could be reached");
-		snprintf(t->host, sizeof(t->host), "%s [%s]:%u", g->host, g->addr, g->port);
+		if (!t->host[0] && g->addr[0])
+			snprintf(t->host, sizeof(t->host), "%s [%s]:%u", g->host, g->addr,
+			    g->port);
 	}
 	if (++dm->g_done == dm->n_g)
 		dmsg_finish(dm);

@@ -26,6 +26,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "send", cmd_send, 1, NULL },
 	{ "queue", cmd_queue, 1, NULL },
 	{ "route", cmd_route, 1, NULL },
+	{ "dane", cmd_dane, 1, NULL },	/* a stub says when it is not built */
 };
 
 static void cli_usage(FILE *f)
@@ -36,6 +37,8 @@ static void cli_usage(FILE *f)
 	    "       tern [-C FILE] queue [list] | run | remove ID...\n"
 	    "       tern [-C FILE] route ADDRESS...\n"
 	    "       tern [-C FILE] config check|show\n"
+	    "       tern dane verify --name NAME... --tlsa \"U S M HEX\"... --chain FILE.pem [--time T]\n"
+	    "       tern [-C FILE] dane probe HOST [PORT]\n"
 	    "       tern version [-v]\n"
 	    "Config file: -C FILE, default %s/tern.conf. See tern(8).\n",
 	    TERN_SYSCONFDIR);

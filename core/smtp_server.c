@@ -39,6 +39,8 @@
 #include "core/smtp_session.h"
 #include "core/spool.h"
 #include "ports/port.h"
+#include "tls/tls.h"
+#include "core/hostlist.h"
 
 #define SMTP_IN_MAX (64 * 1024)		/* input buffered at most */
 #define SMTP_DBUF_MAX (64 * 1024)	/* decoded data per buffer */
@@ -46,7 +48,16 @@
 #define SMTP_OUT_PENDING_MAX (64 * 1024)
 #define SMTP_HDR_CAPTURE 8192		/* data kept to find Message-ID */
 
+#define SMTP_TLS_READ (16 * 1024 + 512)
+
 enum smtp_job { JOB_NONE, JOB_OPEN, JOB_WRITE, JOB_COMMIT, JOB_DISCARD };
+
+/* the STARTTLS certificate: shared by the sessions that use it, so that
+ * a reload can load a new one while they finish */
+struct srv_tls {
+	struct tls_conf *conf;
+	unsigned refs;
+};
 
 struct smtp_conn;
 
@@ -70,6 +81,7 @@ struct smtp_server {
 	struct smtp_conn *sync_wait, *sync_run;
 	int syncing, sync_err;
 	uv_work_t sync_work;
+	struct srv_tls *tls;		/* NULL: no STARTTLS */
 };
 
 struct smtp_conn {
@@ -109,6 +121,12 @@ struct smtp_conn {
 	struct smtp_conn *sync_next;
 	char hdr[SMTP_HDR_CAPTURE];
 	size_t hdrlen;
+	/* STARTTLS */
+	struct srv_tls *tls_ref;
+	struct tls_session *tls;
+	int tls_start, tls_up;
+	char *cbuf;			/* ciphertext read buffer */
+	char tls_desc[96];
 };
 
 struct smtp_wreq {
@@ -120,7 +138,46 @@ struct smtp_wreq {
 
 static void conn_process(struct smtp_conn *c);
 static void conn_close(struct smtp_conn *c);
+static void conn_tls_send(struct smtp_conn *c);
+static int conn_tls_pull(struct smtp_conn *c);
+static void conn_data_reset(struct smtp_conn *c);
 static void conn_data_pump(struct smtp_conn *c);
+
+/* ------------------------------------------------------------ TLS */
+
+static void srv_tls_release(struct srv_tls *t)
+{
+	if (t && --t->refs == 0) {
+		tls_conf_free(t->conf);
+		free(t);
+	}
+}
+
+/* srv_tls_load - the certificate of cfg, or NULL (none set, or it does
+ * not load: logged, and STARTTLS is not offered) */
+static struct srv_tls *srv_tls_load(const struct config *cfg)
+{
+	struct tls_conf_opts o;
+	struct srv_tls *t;
+	char err[300];
+
+	if (!IS_ENABLED(CONFIG_TLS_SERVER) || !cfg->main.tls_certificate ||
+	    !cfg->main.tls_certificate[0])
+		return NULL;
+	if (!(t = calloc(1, sizeof(*t))))
+		return NULL;
+	memset(&o, 0, sizeof(o));
+	o.server = 1;
+	o.cert_file = cfg->main.tls_certificate;
+	o.key_file = cfg->main.tls_privatekey;
+	if (tls_conf_new(&o, &t->conf, err, sizeof(err)) < 0) {
+		log_err("STARTTLS not offered: %s", err);
+		free(t);
+		return NULL;
+	}
+	t->refs = 1;
+	return t;
+}
 
 /* ------------------------------------------------------------ output */
 
@@ -143,6 +200,30 @@ static void conn_write_cb(uv_write_t *req, int status)
 		conn_process(c);
 }
 
+/* conn_tls_send - send the ciphertext the TLS session has waiting */
+static void conn_tls_send(struct smtp_conn *c)
+{
+	size_t n = tls_session_pending(c->tls);
+	struct smtp_wreq *wr;
+	uv_buf_t b;
+
+	if (n == 0)
+		return;
+	if (!(wr = malloc(sizeof(*wr) + n))) {
+		conn_close(c);
+		return;
+	}
+	wr->c = c;
+	wr->len = tls_session_drain(c->tls, wr->data, n);
+	b = uv_buf_init(wr->data, (unsigned)wr->len);
+	if (uv_write(&wr->req, (uv_stream_t *)&c->h, &b, 1, conn_write_cb) < 0) {
+		free(wr);
+		conn_close(c);
+		return;
+	}
+	c->out_pending += wr->len;
+}
+
 /* conn_flush - send what the session has written so far */
 static void conn_flush(struct smtp_conn *c)
 {
@@ -157,6 +238,15 @@ static void conn_flush(struct smtp_conn *c)
 	if (o->len == 0 || c->closing) {
 		if (c->close_after_flush && c->out_pending == 0)
 			conn_close(c);
+		return;
+	}
+	if (c->tls_up) {
+		if (tls_session_write(c->tls, o->buf, o->len) < 0) {
+			conn_close(c);
+			return;
+		}
+		smtp_out_reset(o);
+		conn_tls_send(c);
 		return;
 	}
 	wr = malloc(sizeof(*wr) + o->len);
@@ -188,6 +278,7 @@ static void srv_maybe_done(struct smtp_server *srv)
 	if (!srv->stopping || srv->n_conns || srv->n_lst_open || srv->syncing)
 		return;
 	free(srv->lst);
+	srv_tls_release(srv->tls);
 	free(srv);
 	if (done)
 		done(arg);
@@ -210,6 +301,9 @@ static void conn_free(struct smtp_conn *c)
 	free(c->jbuf);
 	smtp_sess_fini(&c->sess);
 	config_release(c->cfg);
+	tls_session_free(c->tls);
+	free(c->cbuf);
+	srv_tls_release(c->tls_ref);
 	free(c);
 	srv_maybe_done(srv);
 }
@@ -314,10 +408,11 @@ static void conn_data_finish(struct smtp_conn *c, enum smtp_data_result r)
 			    env && env->protocol ? env->protocol : "local", c->dsize,
 			    msgid[0] ? " id=" : "", msgid, rcpts);
 		else
-			log_info("%s <= %s H=(%s) [%s]:%u P=%s S=%lld%s%s for%s", id,
+			log_info("%s <= %s H=(%s) [%s]:%u P=%s%s%s S=%lld%s%s for%s", id,
 			    env && env->sender[0] ? env->sender : "<>",
 			    c->sess.helo[0] ? c->sess.helo : "", c->peer, c->port,
-			    env && env->protocol ? env->protocol : "esmtp", c->dsize,
+			    env && env->protocol ? env->protocol : "esmtp",
+			    c->tls_up ? " X=" : "", c->tls_up ? c->tls_desc : "", c->dsize,
 			    msgid[0] ? " id=" : "", msgid, rcpts);
 		counter_add(CNT_MESSAGE_ACCEPTED, 1);
 		if (c->srv->on_msg)
@@ -651,9 +746,12 @@ static size_t conn_process_input(struct smtp_conn *c)
 				 * the spool file is prepared first */
 				conn_data_begin(c);
 			} else if (a == SMTP_A_STARTTLS) {
-				/* the TLS engine arrives with the TLS issue;
-				 * STARTTLS is never offered before */
-				c->close_after_flush = 1;
+				/* RFC 3207 4.2 and CVE-2011-0411: whatever the
+				 * client sent after STARTTLS in clear text is
+				 * thrown away, never read as if encrypted */
+				c->tls_start = 1;
+				pos = c->inlen;
+				break;
 			}
 		}
 	}
@@ -674,6 +772,8 @@ static void conn_process(struct smtp_conn *c)
 		size_t used;
 
 		c->process_again = 0;
+		if (c->tls_up && conn_tls_pull(c) < 0)
+			break;
 		used = conn_process_input(c);
 		if (used) {
 			memmove(c->in, c->in + used, c->inlen - used);
@@ -686,6 +786,17 @@ static void conn_process(struct smtp_conn *c)
 	if (c->closing)
 		return;
 	conn_flush(c);
+	if (c->tls_start && !c->closing) {
+		/* the 220 went out in clear text: now the handshake */
+		c->tls_start = 0;
+		if (!(c->cbuf = malloc(SMTP_TLS_READ)) ||
+		    tls_session_new(c->tls_ref->conf, NULL, &c->tls) < 0) {
+			log_err("H=(%s) [%s]:%u cannot start TLS (out of memory)",
+			    c->sess.helo, c->peer, c->port);
+			conn_close(c);
+			return;
+		}
+	}
 	conn_read_update(c);
 }
 
@@ -694,7 +805,78 @@ static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct smtp_conn *c = h->data;
 
 	(void)suggested;
-	*buf = uv_buf_init(c->in + c->inlen, (unsigned)(SMTP_IN_MAX - c->inlen));
+	if (c->tls)
+		*buf = uv_buf_init(c->cbuf, SMTP_TLS_READ);
+	else
+		*buf = uv_buf_init(c->in + c->inlen, (unsigned)(SMTP_IN_MAX - c->inlen));
+}
+
+/* conn_tls_fail - a TLS problem ends the connection (nothing can be
+ * said in clear text any more) */
+static void conn_tls_fail(struct smtp_conn *c, const char *what, int err)
+{
+	char e[128];
+
+	log_info("H=(%s) [%s]:%u TLS error (%s): %s", c->sess.helo, c->peer,
+	    c->port, what, err == TLS_EOF ? "the client closed the TLS session" :
+	    tls_strerror(err, e, sizeof(e)));
+	if (c->sess.state == SMTP_ST_DATA)
+		conn_data_reset(c);
+	conn_close(c);
+}
+
+/* conn_tls_pull - decrypt what fits into c->in; 0, or -1 when the
+ * connection is being closed */
+static int conn_tls_pull(struct smtp_conn *c)
+{
+	while (c->inlen < SMTP_IN_MAX) {
+		size_t got = 0;
+		int r = tls_session_read(c->tls, c->in + c->inlen, SMTP_IN_MAX - c->inlen,
+		    &got);
+
+		if (r == TLS_EOF || r < 0) {
+			if (r == TLS_EOF && c->sess.state == SMTP_ST_CLOSED) {
+				conn_close(c);
+				return -1;
+			}
+			conn_tls_fail(c, "read", r);
+			return -1;
+		}
+		if (got == 0)
+			break;
+		c->inlen += got;
+	}
+	conn_tls_send(c);	/* alerts, session tickets */
+	return c->closing ? -1 : 0;
+}
+
+/* conn_tls_input - ciphertext arrived */
+static void conn_tls_input(struct smtp_conn *c, size_t n)
+{
+	int r;
+
+	if (tls_session_feed(c->tls, c->cbuf, n) < 0) {
+		conn_tls_fail(c, "input", -ENOMEM);
+		return;
+	}
+	if (c->tls_up) {
+		conn_process(c);
+		return;
+	}
+	r = tls_session_handshake(c->tls);
+	conn_tls_send(c);
+	if (c->closing)
+		return;
+	if (r < 0) {
+		conn_tls_fail(c, "handshake", r);
+		return;
+	}
+	if (r != TLS_DONE)
+		return;
+	c->tls_up = 1;
+	tls_session_describe(c->tls, c->tls_desc, sizeof(c->tls_desc));
+	smtp_sess_tls_on(&c->sess);
+	conn_process(c);
 }
 
 static void conn_timer_cb(uv_timer_t *t)
@@ -736,9 +918,13 @@ static void conn_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 	if (n == 0)
 		return;
-	c->inlen += (size_t)n;
 	uv_timer_start(&c->timer, conn_timer_cb,
 	    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
+	if (c->tls) {
+		conn_tls_input(c, (size_t)n);
+		return;
+	}
+	c->inlen += (size_t)n;
 	conn_process(c);
 }
 
@@ -843,8 +1029,13 @@ static void srv_connection_cb(uv_stream_t *l, int status)
 		srv_peer_name(&c->h.tcp, c->peer, sizeof(c->peer), &c->port);
 	}
 	counter_add(CNT_SMTP_SESSION, 1);
+	if (!local && srv->tls && hostlist_match(c->cfg->main.tls_advertise_hosts,
+	    NULL, c->peer, c->cfg->main.primary_hostname)) {
+		c->tls_ref = srv->tls;
+		c->tls_ref->refs++;
+	}
 	if (smtp_sess_init(&c->sess, c->cfg, local ? "127.0.0.1" : c->peer, c->port,
-	    local, 0) < 0) {
+	    local, c->tls_ref != NULL) < 0) {
 		conn_close(c);
 		return;
 	}
@@ -894,6 +1085,7 @@ int smtp_server_start(uv_loop_t *loop, struct config *cfg, struct spool *sp,
 	srv->sp = sp;
 	srv->on_msg = on_msg;
 	srv->on_msg_arg = arg;
+	srv->tls = srv_tls_load(cfg);
 	for (i = 0; i < al->n; i++) {
 		const struct addr_item *it = &al->item[i];
 		struct sockaddr_storage ss;
@@ -964,6 +1156,9 @@ void smtp_server_reload(struct smtp_server *srv, struct config *cfg)
 {
 	config_release(srv->cfg);
 	srv->cfg = config_hold(cfg);
+	/* a renewed certificate is used by the next connections */
+	srv_tls_release(srv->tls);
+	srv->tls = srv_tls_load(cfg);
 }
 
 unsigned smtp_server_sessions(const struct smtp_server *srv)

@@ -21,8 +21,22 @@
 #endif
 #endif
 
+#include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/sha512.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
+
+/* TLS_COMPAT_PRIV(m) - read a struct member that 3.x made private and
+ * offers no accessor for (mbedtls_x509_crt's sig, sig_md, sig_pk,
+ * sig_opts): MBEDTLS_PRIVATE(m) there, plain m in 2.28 */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#include <mbedtls/private_access.h>
+#define TLS_COMPAT_PRIV(m) MBEDTLS_PRIVATE(m)
+#else
+#define TLS_COMPAT_PRIV(m) m
+#endif
 
 #if !defined(MBEDTLS_ENTROPY_C) || !defined(MBEDTLS_CTR_DRBG_C)
 #error "tern needs an mbedTLS built with MBEDTLS_ENTROPY_C and MBEDTLS_CTR_DRBG_C"
@@ -51,5 +65,30 @@ static inline int tls_compat_sha512(const unsigned char *in, size_t len,
 #endif
 }
 #endif
+
+/* tls_compat_init - what the library needs once before any TLS: 3.x
+ * with PSA (TLS 1.3 needs it) initialises the PSA core */
+static inline int tls_compat_init(void)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+	return psa_crypto_init() == PSA_SUCCESS ? 0 : -1;
+#else
+	return 0;
+#endif
+}
+
+/* tls_compat_pk_parse_keyfile - a private key from a file; 3.x wants the
+ * random generator for blinding */
+static inline int tls_compat_pk_parse_keyfile(mbedtls_pk_context *pk,
+    const char *path, int (*f_rng)(void *, unsigned char *, size_t), void *p_rng)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	return mbedtls_pk_parse_keyfile(pk, path, NULL, f_rng, p_rng);
+#else
+	(void)f_rng;
+	(void)p_rng;
+	return mbedtls_pk_parse_keyfile(pk, path, NULL);
+#endif
+}
 
 #endif

@@ -31,6 +31,8 @@ int tls_rng_init(void)
 
 	if (tls_rng.ready)
 		return 0;
+	if (tls_compat_init() != 0)
+		return -1;
 	mbedtls_entropy_init(&tls_rng.entropy);
 	mbedtls_ctr_drbg_init(&tls_rng.drbg);
 	r = mbedtls_ctr_drbg_seed(&tls_rng.drbg, mbedtls_entropy_func,

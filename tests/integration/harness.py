@@ -23,7 +23,7 @@ CONFIG = {}
 def setup(tern, build, runner=""):
     """Record where the binary is and read the build's .config."""
     global TERN, BUILD, RUNNER
-    TERN, BUILD = tern, build
+    TERN, BUILD = os.path.abspath(tern), os.path.abspath(build)
     RUNNER = shlex.split(runner)
     CONFIG.clear()
     cfg = os.environ.get("KCONFIG_CONFIG") or os.path.join(build, ".config")
@@ -69,14 +69,37 @@ def wait_for(pred, timeout=10.0, what="condition"):
 
 
 class Sink:
-    """A real SMTP server (aiosmtpd) on loopback that stores what it gets."""
+    """A real SMTP server (aiosmtpd) on loopback that stores what it gets.
 
-    def __init__(self, *args):
+    ARGS are sink.py options; the keywords are shorthands for the TLS and
+    AUTH ones: tls_cert (a path, or a certs.Cert: its .pem_path/.key_path),
+    tls_key, no_starttls, implicit_tls, require_tls, auth ("user:pass"),
+    require_auth. Every command line the sink receives is logged:
+    commands() returns them ("EHLO x", "tls MAIL FROM:<a@b>", ...)."""
+
+    def __init__(self, *args, tls_cert=None, tls_key=None, no_starttls=False,
+                 implicit_tls=False, require_tls=False, auth=None,
+                 require_auth=False):
         self.dir = tempfile.mkdtemp(prefix="tern-sink-")
         self.port = free_port()
+        self.log_path = os.path.join(self.dir, "commands.log")
+        args = ["--log", self.log_path] + list(args)     # a caller's --log wins
+        if tls_cert is not None:
+            if hasattr(tls_cert, "pem_path"):
+                tls_key = tls_key or tls_cert.key_path
+                tls_cert = tls_cert.pem_path
+            args += ["--tls-cert", tls_cert]
+        if tls_key is not None:
+            args += ["--tls-key", tls_key]
+        for flag, on in (("--no-starttls", no_starttls), ("--implicit-tls", implicit_tls),
+                         ("--require-tls", require_tls), ("--require-auth", require_auth)):
+            if on:
+                args.append(flag)
+        if auth is not None:
+            args += ["--auth", auth]
         here = os.path.dirname(os.path.abspath(__file__))
         self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(here, "sink.py"),
-                                      "--port", str(self.port), "--dir", self.dir] + list(args),
+                                      "--port", str(self.port), "--dir", self.dir] + args,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if "ready" not in line:
@@ -90,6 +113,15 @@ class Sink:
                 with open(os.path.join(self.dir, n)) as f:
                     out.append(json.load(f))
         return out
+
+    def commands(self):
+        """The lines the sink received outside DATA, oldest first; those
+        received under TLS start with "tls "."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
 
     def stop(self):
         if self.proc.poll() is None:
