@@ -79,11 +79,12 @@ class Sink:
 
     def __init__(self, *args, tls_cert=None, tls_key=None, no_starttls=False,
                  implicit_tls=False, require_tls=False, auth=None,
-                 require_auth=False):
+                 require_auth=False, host="127.0.0.1", port=None):
         self.dir = tempfile.mkdtemp(prefix="tern-sink-")
-        self.port = free_port()
+        self.port = port or free_port()
+        self.host = host
         self.log_path = os.path.join(self.dir, "commands.log")
-        args = ["--log", self.log_path] + list(args)     # a caller's --log wins
+        args = ["--log", self.log_path, "--host", host] + list(args)  # a caller's --log wins
         if tls_cert is not None:
             if hasattr(tls_cert, "pem_path"):
                 tls_key = tls_key or tls_cert.key_path

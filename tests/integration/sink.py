@@ -139,10 +139,10 @@ def authenticator(user, password):
     return check
 
 
-def hang(port):
+def hang(port, host="127.0.0.1"):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
+    s.bind((host, port))
     s.listen(16)
     print("ready", flush=True)
     conns = []
@@ -154,6 +154,7 @@ def hang(port):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on")
     ap.add_argument("--dir", required=True)
     ap.add_argument("--rcpt-reply", action="append", default=[])
     ap.add_argument("--once", action="store_true")
@@ -169,7 +170,7 @@ def main():
     ap.add_argument("--log")
     args = ap.parse_args()
     if args.hang:
-        hang(args.port)
+        hang(args.port, args.host)
         return
     if args.implicit_tls and not args.tls_cert:
         ap.error("--implicit-tls needs --tls-cert")
@@ -194,7 +195,7 @@ def main():
     # deprecated Session.login_data); keep stderr for real problems
     logging.getLogger("mail.log").addFilter(
         lambda r: "login_data is deprecated" not in r.getMessage())
-    ctl = SinkController(Handler(args), args, hostname="127.0.0.1", port=args.port,
+    ctl = SinkController(Handler(args), args, hostname=args.host, port=args.port,
                          server_hostname="sink.test", **kw)
     ctl.start()
     print("ready", flush=True)
