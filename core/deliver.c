@@ -125,7 +125,6 @@ struct dgroup {
 	/* TLS of the connection */
 	struct tls_session *tls;
 	int tls_up;			/* handshake done: everything encrypted */
-	char *cbuf;			/* ciphertext read buffer */
 	char tls_desc[96];
 	char cv[8];
 	/* connection */
@@ -290,8 +289,6 @@ static void dgroup_tls_reset(struct dgroup *g)
 	tls_session_free(g->tls);
 	g->tls = NULL;
 	g->tls_up = 0;
-	free(g->cbuf);
-	g->cbuf = NULL;
 }
 
 /* dgroup_settled - recipients this connection settled keep its host and
@@ -597,17 +594,21 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 	}
 }
 
-#define DELIVER_TLS_READ (16 * 1024 + 512)
+#define DELIVER_TLS_READ 4096	/* ciphertext read at least at a time */
 
 static void dgroup_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct dgroup *g = h->data;
 
 	(void)suggested;
-	if (g->tls)
-		*buf = uv_buf_init(g->cbuf, DELIVER_TLS_READ);
-	else
+	if (g->tls) {
+		size_t cap = 0;
+		void *p = tls_session_in_space(g->tls, DELIVER_TLS_READ, &cap);
+
+		*buf = uv_buf_init(p, p ? (unsigned)cap : 0);
+	} else {
 		*buf = uv_buf_init(g->in + g->inlen, (unsigned)(sizeof(g->in) - g->inlen));
+	}
 }
 
 /* dgroup_fail_conn - a problem with this connection (error set): the
@@ -818,8 +819,7 @@ static void dgroup_tls_start(struct dgroup *g)
 	/* no SNI for an address literal (RFC 6066 3) */
 	if (inet_pton(AF_INET, sni, bin) == 1 || inet_pton(AF_INET6, sni, bin) == 1)
 		sni = NULL;
-	if (!conf || !(g->cbuf = malloc(DELIVER_TLS_READ)) ||
-	    tls_session_new(conf, sni, &g->tls) < 0) {
+	if (!conf || tls_session_new(conf, sni, &g->tls) < 0) {
 		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: cannot start TLS "
 		    "(see the log)", g->host, g->addr, g->port);
 		dgroup_fail_conn(g);
@@ -856,11 +856,7 @@ static void dgroup_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		dgroup_replies(g);
 		return;
 	}
-	if (tls_session_feed(g->tls, g->cbuf, (size_t)n) < 0) {
-		snprintf(g->error, sizeof(g->error), "out of memory");
-		dgroup_fail_conn(g);
-		return;
-	}
+	tls_session_in_commit(g->tls, (size_t)n);
 	if (!g->tls_up)
 		dgroup_tls_step(g);
 	else

@@ -48,7 +48,7 @@
 #define SMTP_OUT_PENDING_MAX (64 * 1024)
 #define SMTP_HDR_CAPTURE 8192		/* data kept to find Message-ID */
 
-#define SMTP_TLS_READ (16 * 1024 + 512)
+#define SMTP_TLS_READ 4096	/* ciphertext read at least at a time */
 
 enum smtp_job { JOB_NONE, JOB_OPEN, JOB_WRITE, JOB_COMMIT, JOB_DISCARD };
 
@@ -125,7 +125,6 @@ struct smtp_conn {
 	struct srv_tls *tls_ref;
 	struct tls_session *tls;
 	int tls_start, tls_up;
-	char *cbuf;			/* ciphertext read buffer */
 	char tls_desc[96];
 };
 
@@ -302,7 +301,6 @@ static void conn_free(struct smtp_conn *c)
 	smtp_sess_fini(&c->sess);
 	config_release(c->cfg);
 	tls_session_free(c->tls);
-	free(c->cbuf);
 	srv_tls_release(c->tls_ref);
 	free(c);
 	srv_maybe_done(srv);
@@ -789,8 +787,7 @@ static void conn_process(struct smtp_conn *c)
 	if (c->tls_start && !c->closing) {
 		/* the 220 went out in clear text: now the handshake */
 		c->tls_start = 0;
-		if (!(c->cbuf = malloc(SMTP_TLS_READ)) ||
-		    tls_session_new(c->tls_ref->conf, NULL, &c->tls) < 0) {
+		if (tls_session_new(c->tls_ref->conf, NULL, &c->tls) < 0) {
 			log_err("H=(%s) [%s]:%u cannot start TLS (out of memory)",
 			    c->sess.helo, c->peer, c->port);
 			conn_close(c);
@@ -805,10 +802,14 @@ static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct smtp_conn *c = h->data;
 
 	(void)suggested;
-	if (c->tls)
-		*buf = uv_buf_init(c->cbuf, SMTP_TLS_READ);
-	else
+	if (c->tls) {
+		size_t cap = 0;
+		void *p = tls_session_in_space(c->tls, SMTP_TLS_READ, &cap);
+
+		*buf = uv_buf_init(p, p ? (unsigned)cap : 0);
+	} else {
 		*buf = uv_buf_init(c->in + c->inlen, (unsigned)(SMTP_IN_MAX - c->inlen));
+	}
 }
 
 /* conn_tls_fail - a TLS problem ends the connection (nothing can be
@@ -855,10 +856,7 @@ static void conn_tls_input(struct smtp_conn *c, size_t n)
 {
 	int r;
 
-	if (tls_session_feed(c->tls, c->cbuf, n) < 0) {
-		conn_tls_fail(c, "input", -ENOMEM);
-		return;
-	}
+	tls_session_in_commit(c->tls, n);
 	if (c->tls_up) {
 		conn_process(c);
 		return;

@@ -63,6 +63,12 @@ int tls_session_new(struct tls_conf *c, const char *sni, struct tls_session **ou
 void tls_session_free(struct tls_session *s);
 /* tls_session_feed - ciphertext received; 0 or -ENOMEM */
 int tls_session_feed(struct tls_session *s, const void *buf, size_t len);
+/* tls_session_in_space - room for at least min octets of ciphertext at
+ * the end of the session's input (for a read straight into it); the
+ * pointer, or NULL when out of memory; *cap gets the room. Then
+ * tls_session_in_commit(s, n) with what was read. */
+void *tls_session_in_space(struct tls_session *s, size_t min, size_t *cap);
+void tls_session_in_commit(struct tls_session *s, size_t n);
 /* tls_session_handshake - TLS_DONE, 0 (more input needed) or an
  * mbedTLS error (<0) */
 int tls_session_handshake(struct tls_session *s);
@@ -117,6 +123,11 @@ static inline int tls_session_new(struct tls_conf *c, const char *sni,
 static inline void tls_session_free(struct tls_session *s) { (void)s; }
 static inline int tls_session_feed(struct tls_session *s, const void *buf, size_t len)
 { (void)s; (void)buf; (void)len; return -1; }
+static inline void *tls_session_in_space(struct tls_session *s, size_t min,
+    size_t *cap)
+{ (void)s; (void)min; *cap = 0; return NULL; }
+static inline void tls_session_in_commit(struct tls_session *s, size_t n)
+{ (void)s; (void)n; }
 static inline int tls_session_handshake(struct tls_session *s) { (void)s; return -1; }
 static inline int tls_session_read(struct tls_session *s, void *buf, size_t cap,
     size_t *got)

@@ -122,6 +122,39 @@ int tls_session_feed(struct tls_session *s, const void *buf, size_t len)
 	return buf_append(&s->in, buf, len);
 }
 
+void *tls_session_in_space(struct tls_session *s, size_t min, size_t *cap)
+{
+	struct tls_buf *b = &s->in;
+
+	if (b->off == b->len)
+		b->off = b->len = 0;
+	if (b->cap - b->len < min) {
+		if (b->off) {
+			memmove(b->data, b->data + b->off, b->len - b->off);
+			b->len -= b->off;
+			b->off = 0;
+		}
+		if (b->cap - b->len < min) {
+			size_t ncap = b->cap ? b->cap : 4096;
+			unsigned char *d;
+
+			while (ncap - b->len < min)
+				ncap *= 2;
+			if (!(d = realloc(b->data, ncap)))
+				return NULL;
+			b->data = d;
+			b->cap = ncap;
+		}
+	}
+	*cap = b->cap - b->len;
+	return b->data + b->len;
+}
+
+void tls_session_in_commit(struct tls_session *s, size_t n)
+{
+	s->in.len += n;
+}
+
 int tls_session_handshake(struct tls_session *s)
 {
 	int r;
