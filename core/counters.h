@@ -14,7 +14,8 @@
 	X(FSYNC, "fsync") \
 	X(SPOOL_COMMIT, "spool_commit") \
 	X(SMTP_SESSION, "smtp_session") \
-	X(MESSAGE_ACCEPTED, "message_accepted")
+	X(MESSAGE_ACCEPTED, "message_accepted") \
+	X(CONN_REUSED, "conn_reused")
 
 enum counter_id {
 #define COUNTER_ENUM(id, name) CNT_##id,

@@ -81,6 +81,25 @@ struct dtarget {
 	char diagnostic[SMTP_CLIENT_TEXT_MAX + 16];
 };
 
+/* one SMTP connection; it outlives its group when it is kept for the
+ * next message to the same host (the connection cache) */
+struct dconn {
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	struct deliver *d;
+	struct dgroup *g;		/* its user; NULL while cached */
+	struct dconn *next;		/* in d->idle */
+	uint64_t idle_since;		/* uv_now() when cached */
+	int closing;
+	char key[RETRY_HOST_KEY_MAX + 320];	/* host, transport and policy */
+	struct smtp_client sc;
+	struct tls_session *tls;
+	int tls_up;			/* handshake done: everything encrypted */
+	char tls_desc[96];
+	char cv[8];
+	char scratch[256];		/* reads while cached */
+};
+
 struct dgroup {
 	struct dmsg *dm;
 	int index;
@@ -122,17 +141,11 @@ struct dgroup {
 	char tlsa_base[256];		/* the TLSA base domain */
 	char auth_pass[SMTP_CLIENT_CRED_MAX + 1];
 	int auth;			/* AUTH with auth_username/auth_pass */
-	/* TLS of the connection */
-	struct tls_session *tls;
-	int tls_up;			/* handshake done: everything encrypted */
-	char tls_desc[96];
-	char cv[8];
 	/* connection */
-	uv_tcp_t tcp;
+	struct dconn *c;		/* NULL when not connected */
 	uv_timer_t timer;
-	uv_connect_t creq;
 	int tcp_open, timer_open, connected, closing;
-	struct smtp_client sc;
+	int reused, got_reply;		/* a cached connection, no reply yet */
 	struct smtp_client_msg msg;	/* the client keeps a pointer to it */
 	char in[2 * SMTP_REPLY_MAX];
 	size_t inlen;
@@ -194,6 +207,11 @@ struct deliver {
 	/* new messages another process still held: tried again shortly */
 	struct retry_hosts hosts;		/* dead hosts are not hammered */
 	struct dns_resolver *dns;		/* for MX delivery, or NULL */
+	struct dconn *idle;			/* the connection cache */
+	unsigned n_idle;
+	uv_timer_t idle_timer;
+	int close_wait;				/* engine timers still closing */
+	unsigned n_cached_closing;		/* cached connections closing */
 	struct tls_conf *tls_plain;		/* client TLS without CA */
 	struct deliver_pkix {			/* client TLS with a CA bundle */
 		char *ca, *crl;
@@ -206,10 +224,9 @@ struct deliver {
 	int closing;
 };
 
-/* deliver_closed_cb - the engine's last handle is closed: free it */
-static void deliver_closed_cb(uv_handle_t *h)
+/* deliver_free - at the stop, once every handle of the engine is closed */
+static void deliver_free(struct deliver *d)
 {
-	struct deliver *d = h->data;
 	void (*done)(void *) = d->done;
 	void *arg = d->done_arg;
 
@@ -225,6 +242,15 @@ static void deliver_closed_cb(uv_handle_t *h)
 	free(d->pending_force);
 	free(d);
 	done(arg);
+}
+
+/* deliver_closed_cb - one of the engine's timers is closed */
+static void deliver_closed_cb(uv_handle_t *h)
+{
+	struct deliver *d = h->data;
+
+	if (--d->close_wait == 0 && d->n_cached_closing == 0)
+		deliver_free(d);
 }
 
 static void dgroup_next_host(struct dgroup *g);
@@ -265,16 +291,32 @@ static void dtarget_set(struct dtarget *t, enum smtp_rcpt_status st, const char 
 
 /* ------------------------------------------------------------ connection */
 
-static void dgroup_handle_closed_cb(uv_handle_t *h)
+/* dconn_free - the connection's handle is closed */
+static void dconn_free(struct dconn *c)
 {
-	struct dgroup *g = h->data;
+	tls_session_free(c->tls);
+	smtp_client_output_reset(&c->sc);	/* it may hold credentials */
+	free(c);
+}
 
-	if (h == (uv_handle_t *)&g->tcp)
-		g->tcp_open = 0;
-	else
-		g->timer_open = 0;
+/* dconn_closed_cb - a connection is closed: its group (if any) goes on */
+static void dconn_closed_cb(uv_handle_t *h)
+{
+	struct dconn *c = h->data;
+	struct dgroup *g = c->g;
+	struct deliver *d = c->d;
+
+	dconn_free(c);
+	if (!g) {
+		/* a cached connection, maybe at the engine's stop */
+		if (--d->n_cached_closing == 0 && d->closing && d->close_wait == 0)
+			deliver_free(d);
+		return;
+	}
+	g->c = NULL;
+	g->tcp_open = 0;
 	g->dm->handles--;
-	if (g->closing && !g->tcp_open) {
+	if (g->closing) {
 		g->closing = 0;
 		if (g->done)
 			dmsg_group_done(g);
@@ -286,9 +328,11 @@ static void dgroup_handle_closed_cb(uv_handle_t *h)
 /* dgroup_tls_reset - forget the connection's TLS session */
 static void dgroup_tls_reset(struct dgroup *g)
 {
-	tls_session_free(g->tls);
-	g->tls = NULL;
-	g->tls_up = 0;
+	if (!g->c)
+		return;
+	tls_session_free(g->c->tls);
+	g->c->tls = NULL;
+	g->c->tls_up = 0;
 }
 
 /* dgroup_settled - recipients this connection settled keep its host and
@@ -297,7 +341,7 @@ static void dgroup_settled(struct dgroup *g)
 {
 	size_t i;
 
-	if (!g->connected)
+	if (!g->connected || !g->c)
 		return;
 	for (i = 0; i < g->n; i++) {
 		struct dtarget *t = &g->dm->t[g->tix[i]];
@@ -305,8 +349,8 @@ static void dgroup_settled(struct dgroup *g)
 		if (g->results[i].status == SC_RCPT_PENDING || t->host[0])
 			continue;
 		snprintf(t->host, sizeof(t->host), "%s [%s]:%u", g->host, g->addr, g->port);
-		dcopy(t->tls, sizeof(t->tls), g->tls_up ? g->tls_desc : "");
-		dcopy(t->cv, sizeof(t->cv), g->tls_up ? g->cv : "");
+		dcopy(t->tls, sizeof(t->tls), g->c->tls_up ? g->c->tls_desc : "");
+		dcopy(t->cv, sizeof(t->cv), g->c->tls_up ? g->c->cv : "");
 	}
 }
 
@@ -328,8 +372,9 @@ static void dgroup_disconnect(struct dgroup *g)
 	}
 	g->closing = 1;
 	g->connected = 0;
-	uv_read_stop((uv_stream_t *)&g->tcp);
-	uv_close((uv_handle_t *)&g->tcp, dgroup_handle_closed_cb);
+	uv_read_stop((uv_stream_t *)&g->c->tcp);
+	g->c->closing = 1;
+	uv_close((uv_handle_t *)&g->c->tcp, dconn_closed_cb);
 }
 
 /* dgroup_host_failed - remember that this host did not work, so that other
@@ -342,14 +387,21 @@ static void dgroup_host_failed(struct dgroup *g)
 	    &g->dm->cfg->main.retry_intervals, deliver_rand(d));
 }
 
+static void dconn_close(struct dconn *c);
+
 static void dgroup_write_cb(uv_write_t *req, int status)
 {
-	struct dgroup *g = req->data;
+	struct dconn *c = req->data;
+	struct dgroup *g = c->g;
 
 	free(req);
-	if (status < 0 && g->connected && !g->closing) {
+	if (status < 0 && !g && !c->closing) {
+		dconn_close(c);		/* a cached connection broke */
+		return;
+	}
+	if (status < 0 && g && g->connected && !g->closing) {
 		snprintf(g->error, sizeof(g->error), "write: %s", uv_strerror(status));
-		smtp_client_abort(&g->sc, g->error);
+		smtp_client_abort(&g->c->sc, g->error);
 		dgroup_disconnect(g);
 	}
 }
@@ -369,9 +421,9 @@ static int dgroup_write_raw(struct dgroup *g, const char *p, size_t n, uv_write_
 		return -ENOMEM;
 	copy = (char *)(req + 1);
 	memcpy(copy, p, n);
-	req->data = g;
+	req->data = g->c;
 	b = uv_buf_init(copy, (unsigned)n);
-	if (uv_write(req, (uv_stream_t *)&g->tcp, &b, 1, cb ? cb : dgroup_write_cb) < 0) {
+	if (uv_write(req, (uv_stream_t *)&g->c->tcp, &b, 1, cb ? cb : dgroup_write_cb) < 0) {
 		free(req);
 		return -EIO;
 	}
@@ -381,7 +433,7 @@ static int dgroup_write_raw(struct dgroup *g, const char *p, size_t n, uv_write_
 /* dgroup_tls_flush - send the ciphertext the TLS session has waiting */
 static int dgroup_tls_flush(struct dgroup *g, uv_write_cb cb)
 {
-	size_t n = g->tls ? tls_session_pending(g->tls) : 0;
+	size_t n = g->c->tls ? tls_session_pending(g->c->tls) : 0;
 	uv_write_t *req;
 	uv_buf_t b;
 
@@ -389,10 +441,10 @@ static int dgroup_tls_flush(struct dgroup *g, uv_write_cb cb)
 		return 0;
 	if (!(req = malloc(sizeof(*req) + n)))
 		return -ENOMEM;
-	n = tls_session_drain(g->tls, req + 1, n);
-	req->data = g;
+	n = tls_session_drain(g->c->tls, req + 1, n);
+	req->data = g->c;
 	b = uv_buf_init((char *)(req + 1), (unsigned)n);
-	if (uv_write(req, (uv_stream_t *)&g->tcp, &b, 1, cb ? cb : dgroup_write_cb) < 0) {
+	if (uv_write(req, (uv_stream_t *)&g->c->tcp, &b, 1, cb ? cb : dgroup_write_cb) < 0) {
 		free(req);
 		return -EIO;
 	}
@@ -402,9 +454,9 @@ static int dgroup_tls_flush(struct dgroup *g, uv_write_cb cb)
 /* dgroup_write - plaintext to the server: encrypted once TLS is up */
 static int dgroup_write(struct dgroup *g, const char *p, size_t n, uv_write_cb cb)
 {
-	if (!g->tls_up)
+	if (!g->c->tls_up)
 		return dgroup_write_raw(g, p, n, cb);
-	if (n && tls_session_write(g->tls, p, n) < 0)
+	if (n && tls_session_write(g->c->tls, p, n) < 0)
 		return -EIO;
 	return dgroup_tls_flush(g, cb);
 }
@@ -418,7 +470,7 @@ static void dgroup_timeout_cb(uv_timer_t *t)
 	if (!g->greeted)
 		dgroup_host_failed(g);
 	if (g->connected)
-		smtp_client_abort(&g->sc, g->error);
+		smtp_client_abort(&g->c->sc, g->error);
 	dgroup_disconnect(g);
 }
 
@@ -435,6 +487,8 @@ static void dgroup_arm_timer(struct dgroup *g)
 
 static void dgroup_action(struct dgroup *g, enum smtp_client_action a);
 static void dgroup_tls_start(struct dgroup *g);
+static void dgroup_begin(struct dgroup *g);
+static int dgroup_park(struct dgroup *g);
 
 static void dgroup_data_read_cb(uv_fs_t *req);
 
@@ -448,21 +502,22 @@ static void dgroup_data_next(struct dgroup *g)
 	if (uv_fs_read(g->dm->d->loop, &g->fsreq, m->fd, &b, 1,
 	    (int64_t)(m->data_off + g->data_pos), dgroup_data_read_cb) < 0) {
 		snprintf(g->error, sizeof(g->error), "cannot read the spool file");
-		smtp_client_abort(&g->sc, g->error);
+		smtp_client_abort(&g->c->sc, g->error);
 		dgroup_disconnect(g);
 	}
 }
 
 static void dgroup_data_write_cb(uv_write_t *req, int status)
 {
-	struct dgroup *g = req->data;
+	struct dconn *c = req->data;
+	struct dgroup *g = c->g;
 
 	free(req);
-	if (!g->connected || g->closing)
+	if (!g || !g->connected || g->closing)
 		return;
 	if (status < 0) {
 		snprintf(g->error, sizeof(g->error), "write: %s", uv_strerror(status));
-		smtp_client_abort(&g->sc, g->error);
+		smtp_client_abort(&g->c->sc, g->error);
 		dgroup_disconnect(g);
 		return;
 	}
@@ -482,7 +537,7 @@ static void dgroup_data_read_cb(uv_fs_t *req)
 	if (n < 0) {
 		snprintf(g->error, sizeof(g->error), "cannot read the spool file: %s",
 		    uv_strerror((int)n));
-		smtp_client_abort(&g->sc, g->error);
+		smtp_client_abort(&g->c->sc, g->error);
 		dgroup_disconnect(g);
 		return;
 	}
@@ -495,11 +550,11 @@ static void dgroup_data_read_cb(uv_fs_t *req)
 	dgroup_arm_timer(g);
 	if (last) {
 		if (dgroup_write(g, g->wbuf, out, NULL) < 0) {
-			smtp_client_abort(&g->sc, "write failed");
+			smtp_client_abort(&g->c->sc, "write failed");
 			dgroup_disconnect(g);
 			return;
 		}
-		dgroup_action(g, smtp_client_data_sent(&g->sc));
+		dgroup_action(g, smtp_client_data_sent(&g->c->sc));
 		return;
 	}
 	if (out == 0) {
@@ -507,7 +562,7 @@ static void dgroup_data_read_cb(uv_fs_t *req)
 		return;
 	}
 	if (dgroup_write(g, g->wbuf, out, dgroup_data_write_cb) < 0) {
-		smtp_client_abort(&g->sc, "write failed");
+		smtp_client_abort(&g->c->sc, "write failed");
 		dgroup_disconnect(g);
 	}
 }
@@ -516,11 +571,32 @@ static void dgroup_data_read_cb(uv_fs_t *req)
 static int dgroup_flush(struct dgroup *g)
 {
 	size_t n;
-	const char *p = smtp_client_output(&g->sc, &n);
+	const char *p = smtp_client_output(&g->c->sc, &n);
 	int r = dgroup_write(g, p, n, NULL);
 
-	smtp_client_output_reset(&g->sc);
+	smtp_client_output_reset(&g->c->sc);
 	return r;
+}
+
+/* dgroup_begin - the message's transaction on the greeted connection */
+static void dgroup_begin(struct dgroup *g)
+{
+	struct dmsg *dm = g->dm;
+	struct smtp_client_msg *msg = &g->msg;
+	struct spool_env *env = dm->m->env;
+
+	memset(msg, 0, sizeof(*msg));
+	msg->sender = env->sender;
+	msg->rcpt = g->rcpts;
+	msg->n_rcpt = g->n;
+	msg->size = (unsigned long long)dm->m->data_size;
+	msg->body_8bit = env->body_8bit;
+	msg->smtputf8 = env->smtputf8;
+	msg->envid = env->envid;
+	msg->ret_full = env->ret_full;
+	msg->notify = g->notify;
+	msg->orcpt = g->orcpt;
+	dgroup_action(g, smtp_client_msg_start(&g->c->sc, msg, g->results));
 }
 
 static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
@@ -530,7 +606,7 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 	switch (a) {
 	case SC_SEND_READ:
 		if (dgroup_flush(g) < 0) {
-			smtp_client_abort(&g->sc, "write failed");
+			smtp_client_abort(&g->c->sc, "write failed");
 			dgroup_disconnect(g);
 			return;
 		}
@@ -542,7 +618,7 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 		if (g->inlen) {
 			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: data after the "
 			    "reply to STARTTLS (injection?)", g->host, g->addr, g->port);
-			smtp_client_abort(&g->sc, g->error);
+			smtp_client_abort(&g->c->sc, g->error);
 			dgroup_host_failed(g);
 			dgroup_disconnect(g);
 			return;
@@ -559,34 +635,22 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 	case SC_READY:
 		g->in_data = 0;
 		if (!g->greeted) {
-			struct smtp_client_msg *msg = &g->msg;
-			struct spool_env *env = dm->m->env;
-
 			g->greeted = 1;
 			retry_host_ok(&dm->d->hosts, g->hkey);
-			memset(msg, 0, sizeof(*msg));
-			msg->sender = env->sender;
-			msg->rcpt = g->rcpts;
-			msg->n_rcpt = g->n;
-			msg->size = (unsigned long long)dm->m->data_size;
-			msg->body_8bit = env->body_8bit;
-			msg->smtputf8 = env->smtputf8;
-			msg->envid = env->envid;
-			msg->ret_full = env->ret_full;
-			msg->notify = g->notify;
-			msg->orcpt = g->orcpt;
-			dgroup_action(g, smtp_client_msg_start(&g->sc, msg, g->results));
+			dgroup_begin(g);
 			return;
 		}
 		g->transacted = 1;
-		dgroup_action(g, smtp_client_quit(&g->sc));
+		if (dgroup_park(g))
+			return;
+		dgroup_action(g, smtp_client_quit(&g->c->sc));
 		return;
 	case SC_CLOSE:
 		(void)dgroup_flush(g);
-		if (!g->transacted && smtp_client_error(&g->sc) &&
-		    smtp_client_error(&g->sc)[0])
+		if (!g->transacted && smtp_client_error(&g->c->sc) &&
+		    smtp_client_error(&g->c->sc)[0])
 			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host,
-			    g->addr, g->port, smtp_client_error(&g->sc));
+			    g->addr, g->port, smtp_client_error(&g->c->sc));
 		if (!g->greeted)
 			dgroup_host_failed(g);
 		dgroup_disconnect(g);
@@ -598,12 +662,15 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 
 static void dgroup_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	struct dgroup *g = h->data;
+	struct dconn *c = h->data;
+	struct dgroup *g = c->g;
 
 	(void)suggested;
-	if (g->tls) {
+	if (!g) {
+		*buf = uv_buf_init(c->scratch, sizeof(c->scratch));
+	} else if (c->tls) {
 		size_t cap = 0;
-		void *p = tls_session_in_space(g->tls, DELIVER_TLS_READ, &cap);
+		void *p = tls_session_in_space(c->tls, DELIVER_TLS_READ, &cap);
 
 		*buf = uv_buf_init(p, p ? (unsigned)cap : 0);
 	} else {
@@ -615,7 +682,7 @@ static void dgroup_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * host failed, on to the next address */
 static void dgroup_fail_conn(struct dgroup *g)
 {
-	smtp_client_abort(&g->sc, g->error);
+	smtp_client_abort(&g->c->sc, g->error);
 	dgroup_host_failed(g);
 	dgroup_disconnect(g);
 }
@@ -623,7 +690,7 @@ static void dgroup_fail_conn(struct dgroup *g)
 /* dgroup_replies - hand every complete reply in g->in to the client */
 static void dgroup_replies(struct dgroup *g)
 {
-	while (g->connected && !g->closing && (!g->tls || g->tls_up)) {
+	while (g->connected && !g->closing && (!g->c->tls || g->c->tls_up)) {
 		struct smtp_reply r;
 		const char *why;
 		long used = smtp_reply_parse(g->in, g->inlen, &r, &why);
@@ -640,11 +707,12 @@ static void dgroup_replies(struct dgroup *g)
 		if (used < 0) {
 			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host,
 			    g->addr, g->port, why);
-			smtp_client_abort(&g->sc, g->error);
+			smtp_client_abort(&g->c->sc, g->error);
 			dgroup_disconnect(g);
 			return;
 		}
-		a = smtp_client_reply(&g->sc, g->in, (size_t)used);
+		g->got_reply = 1;
+		a = smtp_client_reply(&g->c->sc, g->in, (size_t)used);
 		memmove(g->in, g->in + used, g->inlen - (size_t)used);
 		g->inlen -= (size_t)used;
 		dgroup_action(g, a);
@@ -654,9 +722,9 @@ static void dgroup_replies(struct dgroup *g)
 /* dgroup_tls_input - decrypt what arrived and read the replies in it */
 static void dgroup_tls_input(struct dgroup *g)
 {
-	while (g->connected && !g->closing && g->tls_up) {
+	while (g->connected && !g->closing && g->c->tls_up) {
 		size_t got = 0;
-		int r = tls_session_read(g->tls, g->in + g->inlen,
+		int r = tls_session_read(g->c->tls, g->in + g->inlen,
 		    sizeof(g->in) - g->inlen, &got);
 
 		if (r == TLS_EOF || r < 0) {
@@ -665,7 +733,7 @@ static void dgroup_tls_input(struct dgroup *g)
 			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host,
 			    g->addr, g->port, r == TLS_EOF ? "TLS session closed by the server" :
 			    tls_strerror(r, e, sizeof(e)));
-			smtp_client_abort(&g->sc, g->error);
+			smtp_client_abort(&g->c->sc, g->error);
 			dgroup_disconnect(g);
 			return;
 		}
@@ -682,10 +750,10 @@ static void dgroup_tls_input(struct dgroup *g)
 static int dgroup_tls_check(struct dgroup *g)
 {
 	struct dane_cert chain[TLS_CHAIN_MAX];
-	size_t n = tls_session_peer_chain(g->tls, chain, TLS_CHAIN_MAX);
+	size_t n = tls_session_peer_chain(g->c->tls, chain, TLS_CHAIN_MAX);
 	char why[300];
 
-	dcopy(g->cv, sizeof(g->cv), "no");
+	dcopy(g->c->cv, sizeof(g->c->cv), "no");
 	if (g->dane) {
 		const char *names[2];
 		struct dane_input in;
@@ -706,13 +774,13 @@ static int dgroup_tls_check(struct dgroup *g)
 			    "verification failed: %.250s", g->host, g->addr, g->port, res.reason);
 			return 0;
 		}
-		dcopy(g->cv, sizeof(g->cv), "dane");
+		dcopy(g->c->cv, sizeof(g->c->cv), "dane");
 		return 1;
 	}
 	if (!g->pkix_verify && !g->pkix_try)
 		return 1;
-	if (tls_session_pkix(g->tls, g->pkix_names, why, sizeof(why))) {
-		dcopy(g->cv, sizeof(g->cv), "yes");
+	if (tls_session_pkix(g->c->tls, g->pkix_names, why, sizeof(why))) {
+		dcopy(g->c->cv, sizeof(g->c->cv), "yes");
 		return 1;
 	}
 	if (g->pkix_verify) {
@@ -726,7 +794,7 @@ static int dgroup_tls_check(struct dgroup *g)
 /* dgroup_tls_step - go on with the handshake after new input */
 static void dgroup_tls_step(struct dgroup *g)
 {
-	int r = tls_session_handshake(g->tls);
+	int r = tls_session_handshake(g->c->tls);
 	char e[128];
 
 	if (dgroup_tls_flush(g, NULL) < 0) {
@@ -745,25 +813,25 @@ static void dgroup_tls_step(struct dgroup *g)
 		if (!g->tls_required && !g->implicit_tls && !g->auth) {
 			g->no_tls = 1;
 			g->addr_i--;
-			smtp_client_abort(&g->sc, g->error);
+			smtp_client_abort(&g->c->sc, g->error);
 			dgroup_disconnect(g);
 			return;
 		}
 		dgroup_fail_conn(g);
 		return;
 	}
-	g->tls_up = 1;
-	tls_session_describe(g->tls, g->tls_desc, sizeof(g->tls_desc));
+	g->c->tls_up = 1;
+	tls_session_describe(g->c->tls, g->c->tls_desc, sizeof(g->c->tls_desc));
 	if (!dgroup_tls_check(g)) {
 		/* not a word more to this server: close_notify and go */
-		tls_session_close(g->tls);
+		tls_session_close(g->c->tls);
 		(void)dgroup_tls_flush(g, NULL);
 		dgroup_fail_conn(g);
 		return;
 	}
 	dgroup_arm_timer(g);
 	if (!g->implicit_tls)
-		dgroup_action(g, smtp_client_tls_done(&g->sc, 1));
+		dgroup_action(g, smtp_client_tls_done(&g->c->sc, 1));
 	dgroup_tls_input(g);
 }
 
@@ -819,7 +887,7 @@ static void dgroup_tls_start(struct dgroup *g)
 	/* no SNI for an address literal (RFC 6066 3) */
 	if (inet_pton(AF_INET, sni, bin) == 1 || inet_pton(AF_INET6, sni, bin) == 1)
 		sni = NULL;
-	if (!conf || tls_session_new(conf, sni, &g->tls) < 0) {
+	if (!conf || tls_session_new(conf, sni, &g->c->tls) < 0) {
 		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: cannot start TLS "
 		    "(see the log)", g->host, g->addr, g->port);
 		dgroup_fail_conn(g);
@@ -831,33 +899,51 @@ static void dgroup_tls_start(struct dgroup *g)
 
 static void dgroup_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-	struct dgroup *g = s->data;
+	struct dconn *c = s->data;
+	struct dgroup *g = c->g;
 
 	(void)buf;
+	if (!g) {
+		/* a cached connection: the server closed it or spoke (421) */
+		if (n != 0 && !c->closing)
+			dconn_close(c);
+		return;
+	}
 	if (!g->connected || g->closing)
 		return;
 	if (n < 0) {
 		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: connection %s", g->host,
 		    g->addr, g->port, n == UV_EOF ? "closed by the server" : uv_strerror((int)n));
-		if (g->tls && !g->tls_up && !g->tls_required && !g->implicit_tls &&
+		if (g->reused && !g->got_reply) {
+			/* the cached connection had died: a new one */
+			size_t i;
+
+			for (i = 0; i < g->n; i++)
+				g->results[i].status = SC_RCPT_PENDING;
+			g->addr_i--;
+			g->reused = 0;
+			dgroup_disconnect(g);
+			return;
+		}
+		if (g->c->tls && !g->c->tls_up && !g->tls_required && !g->implicit_tls &&
 		    !g->auth) {
 			/* the server hung up on our handshake: in clear text */
 			g->no_tls = 1;
 			g->addr_i--;
 		}
-		smtp_client_abort(&g->sc, g->error);
+		smtp_client_abort(&g->c->sc, g->error);
 		dgroup_disconnect(g);
 		return;
 	}
 	if (n == 0)
 		return;
-	if (!g->tls) {
+	if (!g->c->tls) {
 		g->inlen += (size_t)n;
 		dgroup_replies(g);
 		return;
 	}
-	tls_session_in_commit(g->tls, (size_t)n);
-	if (!g->tls_up)
+	tls_session_in_commit(g->c->tls, (size_t)n);
+	if (!g->c->tls_up)
 		dgroup_tls_step(g);
 	else
 		dgroup_tls_input(g);
@@ -865,7 +951,8 @@ static void dgroup_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 static void dgroup_connect_cb(uv_connect_t *req, int status)
 {
-	struct dgroup *g = req->data;
+	struct dconn *c = req->data;
+	struct dgroup *g = c->g;
 	const struct config_main *m = &g->dm->cfg->main;
 	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
 	struct smtp_client_opts o;
@@ -882,7 +969,7 @@ static void dgroup_connect_cb(uv_connect_t *req, int status)
 	g->connected = 1;
 	g->inlen = 0;
 	g->greeted = g->transacted = 0;
-	g->tls_desc[0] = g->cv[0] = '\0';
+	g->c->tls_desc[0] = g->c->cv[0] = '\0';
 	memset(&o, 0, sizeof(o));
 	o.helo_name = m->primary_hostname;
 	o.tls_possible = IS_ENABLED(CONFIG_TLS) && !g->no_tls &&
@@ -895,11 +982,145 @@ static void dgroup_connect_cb(uv_connect_t *req, int status)
 		o.auth_over_plain = tr->auth_over_plain;
 	}
 	g->no_tls = 0;
-	smtp_client_init(&g->sc, &o);
-	uv_read_start((uv_stream_t *)&g->tcp, dgroup_alloc_cb, dgroup_read_cb);
+	smtp_client_init(&g->c->sc, &o);
+	uv_read_start((uv_stream_t *)&g->c->tcp, dgroup_alloc_cb, dgroup_read_cb);
 	dgroup_arm_timer(g);
 	if (g->implicit_tls)
 		dgroup_tls_start(g);
+}
+
+/* ------------------------------------------------------------ cache */
+
+#define DELIVER_IDLE_MS 5000		/* a cached connection lives this long */
+#define DELIVER_IDLE_MAX 16		/* cached connections at most */
+
+/* dconn_close - close a cached connection, with a QUIT if it can go
+ * out at once (best effort: the server may be gone) */
+static void dconn_close(struct dconn *c)
+{
+	struct deliver *d = c->d;
+	struct dconn **p;
+	const char *out;
+	size_t n;
+
+	for (p = &d->idle; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			d->n_idle--;
+			break;
+		}
+	if (c->closing)
+		return;
+	c->closing = 1;
+	(void)smtp_client_quit(&c->sc);
+	out = smtp_client_output(&c->sc, &n);
+	if (n && c->tls_up && tls_session_write(c->tls, out, n) == 0) {
+		char buf[256];
+
+		tls_session_close(c->tls);
+		n = tls_session_drain(c->tls, buf, sizeof(buf));
+		if (n) {
+			uv_buf_t b = uv_buf_init(buf, (unsigned)n);
+
+			(void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		}
+	} else if (n && !c->tls_up) {
+		uv_buf_t b = uv_buf_init((char *)out, (unsigned)n);
+
+		(void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	}
+	smtp_client_output_reset(&c->sc);
+	d->n_cached_closing++;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_close((uv_handle_t *)&c->tcp, dconn_closed_cb);
+}
+
+/* deliver_idle_cb - cached connections unused for DELIVER_IDLE_MS go */
+static void deliver_idle_cb(uv_timer_t *t)
+{
+	struct deliver *d = t->data;
+	uint64_t now = uv_now(d->loop);
+	struct dconn *c, *next;
+
+	for (c = d->idle; c; c = next) {
+		next = c->next;
+		if (now - c->idle_since >= DELIVER_IDLE_MS)
+			dconn_close(c);
+	}
+	if (!d->idle)
+		uv_timer_stop(&d->idle_timer);
+}
+
+/* dgroup_conn_key - what a cached connection must share to be reused:
+ * host, address, port, transport, credentials and TLS policy */
+static void dgroup_conn_key(const struct dgroup *g, char *key, size_t len)
+{
+	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
+
+	snprintf(key, len, "%s|%.60s|%.60s|%d%d%d%d%d%d", g->hkey, tr ? tr->name : "",
+	    g->auth && tr ? tr->auth_username : "", g->dane, g->tls_required,
+	    g->pkix_verify, g->implicit_tls, g->tls_avoid, g->auth);
+}
+
+/* dgroup_park - the transaction is over: keep the connection for the
+ * next message to this host instead of QUIT; 1 when it was kept (the
+ * group is then done with it) */
+static int dgroup_park(struct dgroup *g)
+{
+	struct deliver *d = g->dm->d;
+	struct dconn *c = g->c;
+
+	if (d->stopping || !c || c->closing || g->inlen || d->n_idle >= DELIVER_IDLE_MAX ||
+	    smtp_client_error(&c->sc))
+		return 0;
+	dgroup_settled(g);
+	uv_timer_stop(&g->timer);
+	c->g = NULL;
+	c->idle_since = uv_now(d->loop);
+	c->next = d->idle;
+	d->idle = c;
+	d->n_idle++;
+	if (!uv_is_active((uv_handle_t *)&d->idle_timer))
+		uv_timer_start(&d->idle_timer, deliver_idle_cb, 1000, 1000);
+	g->c = NULL;
+	g->tcp_open = 0;
+	g->connected = 0;
+	g->dm->handles--;
+	dgroup_next_addr(g);	/* every recipient is settled: the group ends */
+	return 1;
+}
+
+/* dgroup_take_cached - a cached connection to this host with the same
+ * transport and policy: the transaction starts on it (RSET first, which
+ * also tells whether it is still alive); 1 when one was taken */
+static int dgroup_take_cached(struct dgroup *g)
+{
+	struct deliver *d = g->dm->d;
+	struct dconn **p, *c;
+	char key[sizeof(((struct dconn *)0)->key)];
+
+	dgroup_conn_key(g, key, sizeof(key));
+	for (p = &d->idle; *p; p = &(*p)->next)
+		if (strcmp((*p)->key, key) == 0)
+			break;
+	if (!(c = *p))
+		return 0;
+	*p = c->next;
+	d->n_idle--;
+	c->g = g;
+	g->c = c;
+	g->tcp_open = 1;
+	g->connected = 1;
+	g->greeted = 1;
+	g->transacted = 0;
+	g->inlen = 0;
+	g->reused = 1;
+	g->got_reply = 0;
+	g->dm->handles++;
+	counter_add(CNT_CONN_REUSED, 1);
+	smtp_client_reuse(&c->sc);
+	dgroup_begin(g);
+	return 1;
 }
 
 static void dgroup_next_addr(struct dgroup *g)
@@ -944,12 +1165,24 @@ static void dgroup_next_addr(struct dgroup *g)
 			return;
 		}
 	}
-	uv_tcp_init(g->dm->d->loop, &g->tcp);
-	g->tcp.data = g;
+	if (dgroup_take_cached(g))
+		return;
+	if (!(g->c = calloc(1, sizeof(*g->c)))) {
+		snprintf(g->error, sizeof(g->error), "out of memory");
+		dgroup_next_addr(g);
+		return;
+	}
+	g->c->d = g->dm->d;
+	g->c->g = g;
+	dgroup_conn_key(g, g->c->key, sizeof(g->c->key));
+	uv_tcp_init(g->dm->d->loop, &g->c->tcp);
+	g->c->tcp.data = g->c;
 	g->tcp_open = 1;
+	g->reused = 0;
 	g->dm->handles++;
-	g->creq.data = g;
-	r = uv_tcp_connect(&g->creq, &g->tcp, (struct sockaddr *)&ss, dgroup_connect_cb);
+	g->c->creq.data = g->c;
+	r = uv_tcp_connect(&g->c->creq, &g->c->tcp, (struct sockaddr *)&ss,
+	    dgroup_connect_cb);
 	if (r < 0) {
 		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host, g->addr,
 		    g->port, uv_strerror(r));
@@ -2003,6 +2236,10 @@ static void deliver_kick(struct deliver *d)
 			free(d->later);
 			d->later = NULL;
 			d->n_later = 0;
+			while (d->idle)
+				dconn_close(d->idle);
+			d->close_wait = 2;
+			uv_close((uv_handle_t *)&d->idle_timer, deliver_closed_cb);
 			uv_close((uv_handle_t *)&d->later_timer, deliver_closed_cb);
 			return;
 		}
@@ -2090,6 +2327,8 @@ int deliver_new(uv_loop_t *loop, struct config *cfg, struct spool *sp,
 	d->sp = sp;
 	uv_timer_init(loop, &d->later_timer);
 	d->later_timer.data = d;
+	uv_timer_init(loop, &d->idle_timer);
+	d->idle_timer.data = d;
 	retry_hosts_init(&d->hosts);
 	if (IS_ENABLED(CONFIG_ROUTER_DNSLOOKUP)) {
 		char err[256];

@@ -1127,6 +1127,12 @@ enum smtp_client_action smtp_client_msg_start(struct smtp_client *c,
 	return sc_txn_pump(c);
 }
 
+void smtp_client_reuse(struct smtp_client *c)
+{
+	if (c->state == SC_ST_READY)
+		c->need_rset = 1;
+}
+
 enum smtp_client_action smtp_client_tls_done(struct smtp_client *c, int ok)
 {
 	if (c->state == SC_ST_CLOSED)

@@ -169,6 +169,12 @@ enum smtp_client_action smtp_client_tls_done(struct smtp_client *c, int ok);
  * (smtp_dotstuff_end) are handed to the transport */
 enum smtp_client_action smtp_client_data_sent(struct smtp_client *c);
 
+/* smtp_client_reuse - after SC_READY, before smtp_client_msg_start: the
+ * connection comes back from the cache, so the next transaction starts
+ * with RSET (RFC 5321 4.1.1.5), which also proves the server is still
+ * there */
+void smtp_client_reuse(struct smtp_client *c);
+
 /* smtp_client_quit - QUIT goes to the output; pending recipients (there
  * are none after SC_READY) DEFER. Returns SC_CLOSE. */
 enum smtp_client_action smtp_client_quit(struct smtp_client *c);

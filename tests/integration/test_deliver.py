@@ -162,6 +162,25 @@ class DeliverTest(unittest.TestCase):
         self.assertEqual(sorted(msgs[0]["to"]), ["admin@example.net", "ops-team@example.org"])
         self.assertIn("=> admin@example.net <root@tern.test>", t.read_log())
 
+    def test_queued_messages_share_one_connection(self):
+        sink = self.sink()
+        t = self.tern(smarthost(sink.port), "remote_max_parallel = 1\n")
+        qids = [self.send(t, ["r%d@example.org" % i]) for i in range(3)]
+        r = t.cmd("queue", "run")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(m["to"][0] for m in sink.messages()),
+                         ["r0@example.org", "r1@example.org", "r2@example.org"])
+        cmds = [c.split()[0].upper() for c in sink.commands() if c.strip()]
+        # one connection: one EHLO, then MAIL/RCPT/DATA three times with
+        # RSET before each later transaction, one QUIT at the end
+        self.assertEqual(cmds.count("EHLO"), 1, cmds)
+        self.assertEqual(cmds.count("MAIL"), 3, cmds)
+        self.assertEqual(cmds.count("RSET"), 2, cmds)
+        self.assertEqual(cmds.count("QUIT"), 1, cmds)
+        log = t.read_log()
+        for qid in qids:
+            self.assertIn("%s Completed" % qid, log)
+
     def test_unknown_local_user_fails(self):
         sink = self.sink()
         t = self.tern(smarthost(sink.port))

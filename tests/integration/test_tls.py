@@ -67,6 +67,21 @@ class TlsClientTest(unittest.TestCase):
         i = next(k for k, c in enumerate(cmds) if c.upper().startswith("STARTTLS"))
         self.assertTrue(all(c.startswith("tls ") for c in cmds[i + 1:]), cmds)
 
+    def test_cached_connection_keeps_its_tls(self):
+        sink = self.sink(tls_cert=self.leaf)
+        t = self.tern(smarthost(sink.port, host="localhost",
+                                extra="tls_verify_certificates = %s\n" % self.root.pem_path),
+                      "remote_max_parallel = 1\n")
+        qids = [self.send(t) for _ in range(3)]
+        t.cmd("queue", "run")
+        self.assertEqual(len(sink.messages()), 3)
+        self.assertTrue(all(m["tls"] for m in sink.messages()))
+        cmds = [c.upper() for c in sink.commands()]
+        self.assertEqual(sum(1 for c in cmds if c.startswith("STARTTLS")), 1, cmds)
+        log = t.read_log()
+        for qid in qids:
+            self.assertRegex(log, r"%s => bob@example.org .* X=TLS\S+ CV=yes" % qid)
+
     def test_untrusted_certificate_is_cv_no_but_delivered(self):
         sink = self.sink(tls_cert=self.leaf)
         t = self.tern(smarthost(sink.port, extra="tls_verify_certificates = %s\n"
