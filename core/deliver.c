@@ -174,6 +174,7 @@ struct dmsg {
 	size_t n_t;
 	struct dgroup *g;
 	size_t n_g, g_done;
+	unsigned char *planned;		/* per envelope recipient: due now */
 	int handles;			/* open handles of all groups */
 	/* finishing */
 	uv_work_t work;
@@ -1683,6 +1684,7 @@ static void dmsg_free(struct dmsg *dm)
 	}
 	free(dm->g);
 	free(dm->t);
+	free(dm->planned);
 	free(dm->lines);
 	free(dm->bounce);
 	spool_msg_close(dm->m);
@@ -1903,7 +1905,7 @@ static void dmsg_finish(struct dmsg *dm)
 {
 	struct spool_env *env = dm->m->env;
 	const struct config_main *cm = &dm->cfg->main;
-	size_t i, k, cap = 256 * (dm->n_t + 1), off = 0;
+	size_t i, k, cap = 1024 * (dm->n_t + env->n_rcpt + 1), off = 0;
 	struct bounce_rcpt *br = NULL;
 	size_t n_br = 0;
 	int pending = 0;
@@ -1937,15 +1939,19 @@ static void dmsg_finish(struct dmsg *dm)
 					snprintf(why, sizeof(why), "retry timeout exceeded (bounce_after %llds); last error: %s",
 					    cm->bounce_after, t->res.text);
 					dtarget_set(t, SC_RCPT_FAIL, why);
-				} else if (st == SC_RCPT_OK) {
+				} else if (st != SC_RCPT_DEFER) {
+					/* one deferred target keeps the recipient
+					 * pending; the others are "done" */
 					st = SC_RCPT_DEFER;
 					text = t->res.text;
 					env->rcpt[i].next_retry = next;
 				}
 			}
 			if (t->res.status == SC_RCPT_FAIL) {
-				st = SC_RCPT_FAIL;
-				text = t->res.text;
+				if (st != SC_RCPT_DEFER) {
+					st = SC_RCPT_FAIL;
+					text = t->res.text;
+				}
 				if (IS_ENABLED(CONFIG_BOUNCE) && br && n_br < dm->n_t + 1 &&
 				    bounce_rcpt_wanted(env->rcpt[i].notify, "failed")) {
 					dtarget_dsn(t);
@@ -1962,10 +1968,31 @@ static void dmsg_finish(struct dmsg *dm)
 			if (st == SC_RCPT_OK && !text)
 				text = t->res.text;
 		}
+		if (!seen && dm->planned && dm->planned[i] && env->rcpt[i].n_done) {
+			/* every alias target was settled in earlier attempts */
+			text = "every alias target was delivered or failed earlier";
+			seen = 1;
+		}
 		if (!seen) {
 			if (env->rcpt[i].state == SPOOL_RCPT_PENDING)
 				pending = 1;	/* not due in this attempt */
 			continue;
+		}
+		if (st == SC_RCPT_DEFER && dm->lines) {
+			/* targets settled now are not tried again (no duplicate
+			 * delivery, no second report) */
+			for (k = 0; k < dm->n_t; k++) {
+				const struct dtarget *t = &dm->t[k];
+				int n;
+
+				if (t->rcpt != i || t->res.status == SC_RCPT_DEFER ||
+				    off + 400 >= cap)
+					continue;
+				n = spool_state_line(dm->lines + off, cap - off, dm->now,
+				    SPOOL_ST_DONE, i, 0, t->addr);
+				if (n > 0)
+					off += (size_t)n;
+			}
 		}
 		if (st == SC_RCPT_DEFER)
 			pending = 1;
@@ -2036,6 +2063,10 @@ static void dmsg_expand_cb(void *ctx, const char *addr, const char *why)
 	t->rcpt = e->rcpt;
 	t->group = -1;
 	snprintf(t->addr, sizeof(t->addr), "%s", addr);
+	if (spool_rcpt_done(&dm->m->env->rcpt[e->rcpt], addr)) {
+		dm->n_t--;	/* settled in an earlier attempt */
+		return;
+	}
 	if (why) {
 		dtarget_set(t, SC_RCPT_FAIL, why);
 		return;
@@ -2056,6 +2087,8 @@ static int dmsg_plan(struct dmsg *dm)
 	struct spool_env *env = dm->m->env;
 	size_t i, k;
 
+	if (!(dm->planned = calloc(env->n_rcpt + 1, 1)))
+		return -ENOMEM;
 	for (i = 0; i < env->n_rcpt; i++) {
 		struct dmsg_expand e = { dm, i, 0 };
 
@@ -2063,6 +2096,7 @@ static int dmsg_plan(struct dmsg *dm)
 			continue;
 		if (!dm->force && env->rcpt[i].next_retry > dm->now)
 			continue;
+		dm->planned[i] = 1;
 		router_expand(dm->cfg, env->rcpt[i].addr, dmsg_expand_cb, &e);
 		if (e.oom)
 			return -ENOMEM;

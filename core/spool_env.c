@@ -33,6 +33,10 @@
  *   <time> defer <rcpt> <next-try> <text>
  *   <time> fail <rcpt> - <text>          recipient failed for good
  *   <time> bounced - - <text>            the failure report was sent
+ *   <time> done <rcpt> - <address>       an alias target of the recipient
+ *                                        was delivered or failed for good
+ *                                        while others were deferred: later
+ *                                        attempts skip it (no duplicate)
  *
  * <rcpt> is the recipient's index in the envelope (0-based). A line
  * without its final newline was torn by a crash and is ignored: the event
@@ -63,6 +67,9 @@ void spool_env_free(struct spool_env *env)
 		free(env->rcpt[i].addr);
 		free(env->rcpt[i].orcpt);
 		free(env->rcpt[i].last_error);
+		while (env->rcpt[i].n_done)
+			free(env->rcpt[i].done[--env->rcpt[i].n_done]);
+		free(env->rcpt[i].done);
 	}
 	free(env->rcpt);
 	free(env->sender);
@@ -450,7 +457,35 @@ fail:
 static const char *const spool_state_names[] = {
 	[SPOOL_ST_OK] = "ok", [SPOOL_ST_DEFER] = "defer",
 	[SPOOL_ST_FAIL] = "fail", [SPOOL_ST_BOUNCED] = "bounced",
+	[SPOOL_ST_DONE] = "done",
 };
+#define SPOOL_ST_N (sizeof(spool_state_names) / sizeof(spool_state_names[0]))
+
+int spool_rcpt_done(const struct spool_rcpt *r, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_done; i++)
+		if (strcmp(r->done[i], addr) == 0)
+			return 1;
+	return 0;
+}
+
+/* rcpt_add_done - remember a settled alias target; 0 or -1 */
+static int rcpt_add_done(struct spool_rcpt *r, const char *addr)
+{
+	char **v;
+
+	if (spool_rcpt_done(r, addr))
+		return 0;
+	if (!(v = realloc(r->done, (r->n_done + 1) * sizeof(*v))))
+		return -1;
+	r->done = v;
+	if (!(v[r->n_done] = strdup(addr)))
+		return -1;
+	r->n_done++;
+	return 0;
+}
 
 int spool_state_line(char *buf, size_t len, long long now,
     enum spool_state_verb verb, size_t rcpt, long long next_retry,
@@ -505,10 +540,10 @@ int spool_state_apply(struct spool_env *env, const char *buf, size_t len,
 		line[ll] = '\0';
 		if (sscanf(line, "%lld %15s %23s %23s %n", &t, verb, idx, nxt, &off) < 4)
 			continue;
-		for (v = 0; v < 4; v++)
+		for (v = 0; v < (int)SPOOL_ST_N; v++)
 			if (strcmp(verb, spool_state_names[v]) == 0)
 				break;
-		if (v == 4)
+		if (v == (int)SPOOL_ST_N)
 			continue;
 		if (v == SPOOL_ST_BOUNCED) {
 			*bounced = 1;
@@ -520,6 +555,12 @@ int spool_state_apply(struct spool_env *env, const char *buf, size_t len,
 			continue;
 		if (v == SPOOL_ST_DEFER && (retry = env_number(nxt, strlen(nxt))) < 0)
 			continue;
+		if (v == SPOOL_ST_DONE) {
+			if (off > 0 && line[off] && rcpt_add_done(&env->rcpt[ri], line + off) < 0)
+				return -1;
+			applied++;
+			continue;
+		}
 		{
 			struct spool_rcpt *r = &env->rcpt[ri];
 			char *text = strdup(off > 0 ? line + off : "");

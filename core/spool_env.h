@@ -40,6 +40,10 @@ struct spool_rcpt {
 	long long next_retry;	/* 0 = now */
 	long long last_time;
 	char *last_error;	/* last reply or error, or NULL */
+	/* alias targets of this recipient already delivered or failed for
+	 * good ("done" lines): a later attempt skips them */
+	char **done;
+	size_t n_done;
 };
 
 struct spool_env {
@@ -80,7 +84,7 @@ struct spool_env *spool_env_parse(const char *buf, size_t len,
 /* State file: one line per event, appended under the message lock.
  * spool_state_line - format one line into buf; returns its length or -1 */
 enum spool_state_verb {
-	SPOOL_ST_OK, SPOOL_ST_DEFER, SPOOL_ST_FAIL, SPOOL_ST_BOUNCED
+	SPOOL_ST_OK, SPOOL_ST_DEFER, SPOOL_ST_FAIL, SPOOL_ST_BOUNCED, SPOOL_ST_DONE
 };
 int spool_state_line(char *buf, size_t len, long long now,
     enum spool_state_verb verb, size_t rcpt, long long next_retry,
@@ -91,6 +95,8 @@ int spool_state_line(char *buf, size_t len, long long now,
  * when a bounce was already sent for the failures. */
 int spool_state_apply(struct spool_env *env, const char *buf, size_t len,
     int *bounced);
+/* spool_rcpt_done - 1 when addr is one of r's settled alias targets */
+int spool_rcpt_done(const struct spool_rcpt *r, const char *addr);
 
 /* spool_id_valid - a well-formed queue id (safe as a file name) */
 int spool_id_valid(const char *s);

@@ -181,6 +181,28 @@ class DeliverTest(unittest.TestCase):
         for qid in qids:
             self.assertIn("%s Completed" % qid, log)
 
+    def test_alias_targets_are_not_delivered_twice(self):
+        # one target delivered, one deferred: the retry sends only the second
+        sink = self.sink("--rcpt-reply", "b@example.org=451 4.3.0 later", "--once")
+        t = self.tern("[aliases]\nteam = a@example.org, b@example.org, nobody\n\n"
+                      + smarthost(sink.port))
+        qid = self.send(t, ["team"])
+        t.cmd("queue", "run")
+        mail = lambda: [m["to"] for m in sink.messages() if m["from"] == "alice@example.net"]
+        self.assertEqual(mail(), [["a@example.org"]])
+        self.assertEqual(t.queue_ids(), [qid])
+        log = t.read_log()
+        self.assertIn("** nobody@tern.test <team@tern.test>", log)
+        bounces = log.count("<= <> R=%s" % qid)
+        t.cmd("queue", "run")
+        self.assertEqual(mail(), [["a@example.org"], ["b@example.org"]])
+        self.assertEqual(t.queue_ids(), [], t.read_log())
+        log = t.read_log()
+        self.assertIn("%s Completed" % qid, log)
+        # the unknown target failed and was reported once, not again
+        self.assertEqual(log.count("** nobody@tern.test"), 1, log)
+        self.assertEqual(log.count("<= <> R=%s" % qid), bounces, log)
+
     def test_unknown_local_user_fails(self):
         sink = self.sink()
         t = self.tern(smarthost(sink.port))
