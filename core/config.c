@@ -7,6 +7,10 @@
  * and surrounding space (\" and \\ escape). Lines before any header belong
  * to [main]. Routers keep file order.
  *
+ * alias_file names a file in the traditional /etc/aliases format, read
+ * at load time (so again on every reload) after tern.conf; see the
+ * "alias_file" part below for what of aliases(5) is understood.
+ *
  * The option table (config_options.def) gives every option its type,
  * default and bounds; config_show() prints from the same table. Parsing
  * collects up to CFG_MAX_ERRORS errors before giving up so that a user
@@ -649,6 +653,7 @@ static void cfg_alias(struct cfg_parse *p, const char *key, const char *value)
 	cfg->alias = a;
 	a = &cfg->alias[cfg->n_alias];
 	a->line = p->line;
+	a->file = NULL;
 	a->local_part = strdup(key);
 	a->targets = strdup(value);
 	if (!a->local_part || !a->targets) {
@@ -763,6 +768,400 @@ static void cfg_option_line(struct cfg_parse *p, char *s)
 	set[idx] = p->line;
 	if (cfg_value_set(o, base, value, err, sizeof(err)) < 0)
 		cfg_error(p, p->line, "%s: %s", name, err);
+}
+
+/* ------------------------------------------------------------ alias_file */
+
+/*
+ * The traditional aliases(5) format of sendmail and Postfix:
+ *
+ *   name: target, target	a new entry starts at the start of a line
+ *   <white space>target	continues the entry above
+ *   # comment, blank line	ignored (also between continuation lines)
+ *
+ * A name is a local part, compared without regard to case; it may be in
+ * double quotes ("x y": ...; \" and \\ escape). A target is an address
+ * (name@domain, maybe in <>) or a bare local name, which the router
+ * qualifies with primary_hostname and looks up again. Targets that need
+ * local delivery, which tern does not have (|program, /file, :include:
+ * and \name), are errors with file:line, as are quoted addresses,
+ * "Name <addr>" phrases, a '#' after a target and a name defined twice
+ * in the file. A name that [aliases] defines is skipped: tern.conf wins.
+ */
+
+/* cfg_slurp - a whole file as a NUL-terminated string (its length in
+ * *lenp; a NUL inside is the caller's to find); NULL with err */
+static char *cfg_slurp(const char *file, size_t *lenp, char *err, size_t errlen)
+{
+	char *text = NULL, *t;
+	size_t len = 0, cap = 0, n;
+	FILE *f;
+
+	f = fopen(file, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 4096;
+			if (!(t = realloc(text, cap + 1))) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			text = t;
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (len > CFG_MAX_FILE) {
+			snprintf(err, errlen, "larger than %d bytes", CFG_MAX_FILE);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "read error: %s", strerror(errno));
+		goto fail;
+	}
+	fclose(f);
+	text[len] = '\0';
+	*lenp = len;
+	return text;
+fail:
+	free(text);
+	fclose(f);
+	return NULL;
+}
+
+/* cfg_nul_line - the line of the first NUL byte in text[0..len) */
+static int cfg_nul_line(const char *text, size_t len)
+{
+	size_t i;
+	int line = 1;
+
+	for (i = 0; i < len && text[i]; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+/* the entry being read; name points into the file's text */
+struct cfg_aentry {
+	int active;		/* a name line was seen (good or not) */
+	char *name;		/* NULL when the name line was bad */
+	int line;
+	int bad;		/* an error was reported: not stored */
+	char *targets;		/* "a, b, c" */
+	size_t len, cap;
+};
+
+static int cfg_aentry_add(struct cfg_aentry *e, const char *t, size_t n)
+{
+	size_t need = e->len + n + 3;
+
+	if (need > e->cap) {
+		size_t cap = e->cap ? e->cap : 64;
+		char *s;
+
+		while (cap < need)
+			cap *= 2;
+		if (!(s = realloc(e->targets, cap)))
+			return -1;
+		e->targets = s;
+		e->cap = cap;
+	}
+	if (e->len) {
+		e->targets[e->len++] = ',';
+		e->targets[e->len++] = ' ';
+	}
+	memcpy(e->targets + e->len, t, n);
+	e->len += n;
+	e->targets[e->len] = '\0';
+	return 0;
+}
+
+/* cfg_alias_needs_local - why a target that needs local delivery cannot
+ * be honoured, or NULL when t is not one */
+static const char *cfg_alias_needs_local(const char *t)
+{
+	if (*t == '|')
+		return "tern has no local delivery: pipe to a program is not supported";
+	if (*t == '/')
+		return "tern has no local delivery: delivery to a file is not supported";
+	if (strncasecmp(t, ":include:", 9) == 0)
+		return "tern has no local delivery: :include: lists are not supported "
+		    "(write the addresses in the alias)";
+	if (*t == '\\')
+		return "tern has no local delivery: \\name (a local mailbox) is not supported";
+	return NULL;
+}
+
+/* cfg_alias_refuse - report target t[0..n) as refused */
+static void cfg_alias_refuse(struct cfg_parse *p, struct cfg_aentry *e,
+    const char *t, size_t n, const char *why)
+{
+	while (n && isspace((unsigned char)t[n - 1]))
+		n--;
+	cfg_error(p, p->line, "alias '%s': '%.*s': %s", e->name,
+	    (int)(n > 60 ? 60 : n), t, why);
+	e->bad = 1;
+}
+
+/* cfg_alias_targets - the targets on one line (after "name:" or a
+ * continuation line's white space) */
+static void cfg_alias_targets(struct cfg_parse *p, struct cfg_aentry *e, char *s)
+{
+	while (*s) {
+		const char *why;
+		char *t, *end;
+		size_t n, i;
+		int at = 0;
+
+		while (*s == ',' || isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			break;
+		if (*s == '"') {
+			/* quoted: in practice a program or file with spaces */
+			for (end = s + 1; *end && *end != '"'; end++)
+				if (*end == '\\' && end[1])
+					end++;
+			if (*end != '"') {
+				cfg_error(p, p->line, "alias '%s': unterminated quoted target",
+				    e->name);
+				e->bad = 1;
+				return;
+			}
+			why = cfg_alias_needs_local(s + 1);
+			n = (size_t)(end + 1 - s);
+			n += strcspn(s + n, ",");
+			cfg_alias_refuse(p, e, s, n, why ? why :
+			    "quoted addresses are not supported (write name@domain "
+			    "without quotes)");
+			s += n;
+			continue;
+		}
+		if ((why = cfg_alias_needs_local(s)) != NULL) {
+			/* a command or path may hold spaces: skip to the comma */
+			n = strcspn(s, ",");
+			cfg_alias_refuse(p, e, s, n, why);
+			s += n;
+			continue;
+		}
+		t = s;
+		n = strcspn(s, ", \t\r\v\f");
+		s += n;
+		for (end = s; *end == ' ' || *end == '\t'; end++)
+			;
+		if (*end == '<') {
+			/* Name <addr>: no phrases, the router takes plain words */
+			n = (size_t)(end - t) + strcspn(end, ",");
+			cfg_alias_refuse(p, e, t, n, "a name before <address> is not "
+			    "supported (write the bare address)");
+			s = t + n;
+			continue;
+		}
+		if (*t == '#') {
+			cfg_alias_refuse(p, e, t, strlen(t), "'#' starts a "
+			    "comment only at the start of a line");
+			break;
+		}
+		if (n > 2 && t[0] == '<' && t[n - 1] == '>') {
+			t++;
+			n -= 2;
+		}
+		for (i = 0; i < n; i++) {
+			if (t[i] == '@')
+				at++;
+			if (iscntrl((unsigned char)t[i]) || strchr("\"()<>[]\\;:", t[i]))
+				break;
+		}
+		if (i < n || at > 1 || t[0] == '@' || t[n - 1] == '@') {
+			cfg_error(p, p->line, "alias '%s': '%.*s' is not an address "
+			    "(want name@domain or a local name)", e->name,
+			    (int)(n > 60 ? 60 : n), t);
+			e->bad = 1;
+			continue;
+		}
+		if (cfg_aentry_add(e, t, n) < 0) {
+			cfg_error(p, p->line, "out of memory");
+			e->bad = 1;
+			return;
+		}
+	}
+}
+
+/* cfg_alias_end - store the entry read so far, if it is good */
+static void cfg_alias_end(struct cfg_parse *p, struct cfg_aentry *e)
+{
+	struct config *cfg = p->cfg;
+	struct config_alias *a;
+	size_t i;
+
+	if (e->name && !e->bad && !e->len) {
+		cfg_error(p, e->line, "alias '%s' has no target", e->name);
+		e->bad = 1;
+	}
+	if (!e->name || e->bad)
+		goto out;
+	for (i = 0; i < cfg->n_alias; i++) {
+		if (strcmp(cfg->alias[i].local_part, e->name) != 0)
+			continue;
+		if (cfg->alias[i].file)
+			cfg_error(p, e->line, "alias '%s' defined twice (first at line %d)",
+			    e->name, cfg->alias[i].line);
+		goto out;	/* else [aliases] in tern.conf wins */
+	}
+	a = realloc(cfg->alias, (cfg->n_alias + 1) * sizeof(*a));
+	if (!a) {
+		cfg_error(p, e->line, "out of memory");
+		goto out;
+	}
+	cfg->alias = a;
+	a = &cfg->alias[cfg->n_alias];
+	a->file = cfg->main.alias_file;
+	a->line = e->line;
+	a->local_part = strdup(e->name);
+	a->targets = realloc(e->targets, e->len + 1);	/* shrink, hand over */
+	if (a->targets)
+		e->targets = NULL;
+	if (!a->local_part || !a->targets) {
+		free(a->local_part);
+		free(a->targets);
+		cfg_error(p, e->line, "out of memory");
+		goto out;
+	}
+	cfg->n_alias++;
+out:
+	free(e->targets);
+	memset(e, 0, sizeof(*e));
+}
+
+/* cfg_alias_name - the "name:" that starts line l; the rest of the line
+ * (the targets) or NULL when it is reported bad */
+static char *cfg_alias_name(struct cfg_parse *p, struct cfg_aentry *e, char *l)
+{
+	char *name = l, *rest, *c;
+
+	if (*l == '"') {
+		char *w = l, *r;
+
+		for (r = l + 1; *r && *r != '"'; r++) {
+			if (*r == '\\' && (r[1] == '"' || r[1] == '\\'))
+				r++;
+			*w++ = *r;
+		}
+		if (*r != '"') {
+			cfg_error(p, p->line, "unterminated quoted name");
+			return NULL;
+		}
+		*w = '\0';
+		for (rest = r + 1; isspace((unsigned char)*rest); rest++)
+			;
+		if (*rest != ':') {
+			cfg_error(p, p->line, "expected ':' after the quoted name");
+			return NULL;
+		}
+		rest++;
+		for (c = name; *c; c++)
+			if (iscntrl((unsigned char)*c)) {
+				cfg_error(p, p->line, "control character in the name");
+				return NULL;
+			}
+	} else {
+		rest = strchr(l, ':');
+		if (!rest) {
+			cfg_error(p, p->line, "expected 'name: target, ...'");
+			return NULL;
+		}
+		*rest++ = '\0';
+		c = rest - 1;
+		while (c > name && isspace((unsigned char)c[-1]))
+			*--c = '\0';
+		for (c = name; *c; c++)
+			if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c) ||
+			    strchr("@<>()[],;\"\\", *c)) {
+				cfg_error(p, p->line, "alias '%s': not a local part%s", name,
+				    strchr(name, '@') ? " (no @domain here)" :
+				    isspace((unsigned char)*c) ? " (quote a name with spaces)" : "");
+				return NULL;
+			}
+	}
+	if (!*name) {
+		cfg_error(p, p->line, "missing alias name before ':'");
+		return NULL;
+	}
+	for (c = name; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	e->name = name;
+	return rest;
+}
+
+/* cfg_alias_parse - every entry of text (modified in place) */
+static void cfg_alias_parse(struct cfg_parse *p, char *text)
+{
+	struct cfg_aentry e;
+	char *s = text;
+
+	memset(&e, 0, sizeof(e));
+	p->line = 0;
+	while (*s) {
+		char *l = s, *nl = strchr(s, '\n'), *t, *rest;
+		size_t n;
+
+		if (nl) {
+			*nl = '\0';
+			s = nl + 1;
+		} else {
+			s += strlen(s);
+		}
+		p->line++;
+		n = strlen(l);
+		if (n && l[n - 1] == '\r')
+			l[n - 1] = '\0';
+		for (t = l; isspace((unsigned char)*t); t++)
+			;
+		if (!*t || *t == '#')
+			continue;
+		if (t != l) {
+			if (!e.active)
+				cfg_error(p, p->line, "continuation line (starts with "
+				    "white space) without a name before it");
+			else if (e.name)
+				cfg_alias_targets(p, &e, t);
+			continue;
+		}
+		cfg_alias_end(p, &e);
+		e.active = 1;
+		e.line = p->line;
+		rest = cfg_alias_name(p, &e, l);
+		if (rest)
+			cfg_alias_targets(p, &e, rest);
+	}
+	cfg_alias_end(p, &e);
+}
+
+/* cfg_alias_file - read alias_file; its errors name it and its lines */
+static void cfg_alias_file(struct cfg_parse *p)
+{
+	const char *file = p->cfg->main.alias_file, *conf = p->file;
+	char err[256], *text;
+	size_t idx = 0, len = 0;
+	int line;
+
+	line = cfg_find(cfg_main_opts, "alias_file", &idx) ? p->main_set[idx] : 0;
+	text = cfg_slurp(file, &len, err, sizeof(err));
+	if (!text) {
+		cfg_error(p, line, "alias_file %s: %s", file, err);
+		return;
+	}
+	p->file = file;
+	if (strlen(text) != len)
+		cfg_error(p, cfg_nul_line(text, len), "NUL byte in line");
+	else
+		cfg_alias_parse(p, text);
+	p->file = conf;
+	free(text);
 }
 
 /* ------------------------------------------------------------ checks */
@@ -911,6 +1310,8 @@ struct config *config_load_string(const char *file, const char *text,
 			s++;
 	}
 	cfg->refs = 1;
+	if (cfg->main.alias_file && cfg->main.alias_file[0])
+		cfg_alias_file(&p);
 	if (p.nerr == 0)
 		cfg_finish(&p);
 	free(p.router_set);
@@ -926,49 +1327,26 @@ struct config *config_load_string(const char *file, const char *text,
 
 struct config *config_load(const char *file, FILE *errors)
 {
-	struct config *cfg = NULL;
-	char *text = NULL;
+	struct config *cfg;
+	char err[256], *text;
 	size_t len = 0;
-	FILE *f;
 
-	f = fopen(file, "r");
-	if (!f) {
-		if (errors)
-			fprintf(errors, "%s: cannot open: %s\n", file, strerror(errno));
-		return NULL;
-	}
-	text = malloc(CFG_MAX_FILE + 1);
+	text = cfg_slurp(file, &len, err, sizeof(err));
 	if (!text) {
 		if (errors)
-			fprintf(errors, "%s: out of memory\n", file);
-		goto out;
+			fprintf(errors, "%s: %s\n", file, err);
+		return NULL;
 	}
-	len = fread(text, 1, CFG_MAX_FILE + 1, f);
-	if (ferror(f)) {
-		if (errors)
-			fprintf(errors, "%s: read error: %s\n", file, strerror(errno));
-		goto out;
-	}
-	if (len > CFG_MAX_FILE) {
-		if (errors)
-			fprintf(errors, "%s: larger than %d bytes\n", file, CFG_MAX_FILE);
-		goto out;
-	}
-	text[len] = '\0';
 	if (strlen(text) != len) {
-		/* a NUL inside: report its line through the parser */
-		size_t i, line = 1;
-
-		for (i = 0; i < len && text[i]; i++)
-			line += text[i] == '\n';
+		/* a NUL inside: name its line */
 		if (errors)
-			fprintf(errors, "%s:%zu: NUL byte in line\n", file, line);
-		goto out;
+			fprintf(errors, "%s:%d: NUL byte in line\n", file,
+			    cfg_nul_line(text, len));
+		free(text);
+		return NULL;
 	}
 	cfg = config_load_string(file, text, errors);
-out:
 	free(text);
-	fclose(f);
 	return cfg;
 }
 
@@ -1001,8 +1379,24 @@ void config_free(struct config *cfg)
 const struct config_alias *config_alias_find(const struct config *cfg,
     const char *lp, size_t len)
 {
+	char buf[256];
 	size_t i;
 
+	if (len >= 2 && lp[0] == '"' && lp[len - 1] == '"') {
+		/* "x y"@host: the quotes are not part of the name */
+		size_t k, n = 0;
+
+		for (k = 1; k + 1 < len; k++) {
+			if (lp[k] == '\\' && k + 2 < len)
+				k++;
+			if (n + 1 >= sizeof(buf))
+				return NULL;
+			buf[n++] = lp[k];
+		}
+		buf[n] = '\0';
+		lp = buf;
+		len = n;
+	}
 	for (i = 0; i < cfg->n_alias; i++)
 		if (strlen(cfg->alias[i].local_part) == len &&
 		    strncasecmp(cfg->alias[i].local_part, lp, len) == 0)
@@ -1067,12 +1461,10 @@ void config_show(const struct config *cfg, FILE *out)
 
 	fprintf(out, "; %s as tern reads it, defaults included\n[main]\n", cfg->file);
 	cfg_show_options(cfg_main_opts, &cfg->main, out);
-	if (cfg->n_alias) {
-		fputs("\n[aliases]\n", out);
-		for (i = 0; i < cfg->n_alias; i++)
-			fprintf(out, "%s = %s\n", cfg->alias[i].local_part,
-			    cfg->alias[i].targets);
-	}
+	/* [aliases] only: alias_file's entries stay in that file */
+	for (i = 0; i < cfg->n_alias && !cfg->alias[i].file; i++)
+		fprintf(out, "%s%s = %s\n", i ? "" : "\n[aliases]\n",
+		    cfg->alias[i].local_part, cfg->alias[i].targets);
 	if (cfg->n_router == 0)
 		fputs("\n; no [router]: MX delivery (dnslookup -> remote_smtp)\n", out);
 	for (i = 0; i < cfg->n_router; i++) {

@@ -4,7 +4,9 @@
  * Sections: [main], [aliases], [router NAME] (run in file order) and
  * [transport NAME]. Options come from the table in config_options.def;
  * unknown sections and options, bad values and duplicates are errors that
- * name file:line.
+ * name file:line. The file named by alias_file (/etc/aliases format) is
+ * read at load time too, into the same alias table after the [aliases]
+ * entries; its errors name that file and its line.
  *
  * config_load() returns a struct config the caller frees with config_free();
  * on failure it returns NULL and prints every error (up to a cap) to the
@@ -62,9 +64,10 @@ struct config_transport {
 };
 
 struct config_alias {
-	char *local_part;	/* lower case */
+	char *local_part;	/* lower case, without quotes */
 	char *targets;		/* comma-separated addresses, as written */
-	int line;
+	const char *file;	/* NULL: [aliases]; else main.alias_file */
+	int line;		/* of that file */
 };
 
 struct config {
@@ -75,7 +78,7 @@ struct config {
 	size_t n_router;
 	struct config_transport *transport;
 	size_t n_transport;
-	struct config_alias *alias;
+	struct config_alias *alias;	/* [aliases] first, then alias_file's */
 	size_t n_alias;
 };
 
@@ -95,8 +98,9 @@ void config_show(const struct config *cfg, FILE *out);
 const struct config_transport *config_transport_find(const struct config *cfg,
     const char *name);
 
-/* config_alias_find - the [aliases] entry of local part lp[0..len),
- * compared without regard to case, or NULL */
+/* config_alias_find - the alias of local part lp[0..len) (a quoted
+ * local part is unquoted first), compared without regard to case; from
+ * [aliases], else from alias_file; or NULL */
 const struct config_alias *config_alias_find(const struct config *cfg,
     const char *lp, size_t len);
 

@@ -89,6 +89,8 @@ struct dconn {
 	struct deliver *d;
 	struct dgroup *g;		/* its user; NULL while cached */
 	struct dconn *next;		/* in d->idle */
+	struct dconn *all_next;		/* in d->conns: every live connection */
+	char hkey[RETRY_HOST_KEY_MAX];	/* host[addr]:port */
 	uint64_t idle_since;		/* uv_now() when cached */
 	int closing;
 	char key[RETRY_HOST_KEY_MAX + 320];	/* host, transport and policy */
@@ -146,6 +148,7 @@ struct dgroup {
 	uv_timer_t timer;
 	int tcp_open, timer_open, connected, closing;
 	int reused, got_reply;		/* a cached connection, no reply yet */
+	struct dgroup *wait_next;	/* in d->waiters (host_max_parallel) */
 	struct smtp_client_msg msg;	/* the client keeps a pointer to it */
 	char in[2 * SMTP_REPLY_MAX];
 	size_t inlen;
@@ -209,6 +212,8 @@ struct deliver {
 	struct retry_hosts hosts;		/* dead hosts are not hammered */
 	struct dns_resolver *dns;		/* for MX delivery, or NULL */
 	struct dconn *idle;			/* the connection cache */
+	struct dconn *conns;			/* every live connection */
+	struct dgroup *waiters;			/* groups waiting for a host slot */
 	unsigned n_idle;
 	uv_timer_t idle_timer;
 	int close_wait;				/* engine timers still closing */
@@ -293,8 +298,18 @@ static void dtarget_set(struct dtarget *t, enum smtp_rcpt_status st, const char 
 /* ------------------------------------------------------------ connection */
 
 /* dconn_free - the connection's handle is closed */
+static void deliver_wake(struct deliver *d, const char *hkey);
+
 static void dconn_free(struct dconn *c)
 {
+	struct dconn **p;
+
+	for (p = &c->d->conns; *p; p = &(*p)->all_next)
+		if (*p == c) {
+			*p = c->all_next;
+			break;
+		}
+	deliver_wake(c->d, c->hkey);
 	tls_session_free(c->tls);
 	smtp_client_output_reset(&c->sc);	/* it may hold credentials */
 	free(c);
@@ -1088,7 +1103,54 @@ static int dgroup_park(struct dgroup *g)
 	g->connected = 0;
 	g->dm->handles--;
 	dgroup_next_addr(g);	/* every recipient is settled: the group ends */
+	deliver_wake(d, c->hkey);
 	return 1;
+}
+
+/* deliver_host_conns - live connections to hkey */
+static unsigned deliver_host_conns(const struct deliver *d, const char *hkey)
+{
+	const struct dconn *c;
+	unsigned n = 0;
+
+	for (c = d->conns; c; c = c->all_next)
+		n += strcmp(c->hkey, hkey) == 0;
+	return n;
+}
+
+/* dgroup_wait_slot - host_max_parallel connections to this address are
+ * open already: the group waits for one to end (deliver_wake) and tries
+ * this address again then; 1 when it waits */
+static int dgroup_wait_slot(struct dgroup *g)
+{
+	struct deliver *d = g->dm->d;
+	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
+	struct dgroup **p;
+
+	if (!tr || deliver_host_conns(d, g->hkey) < (unsigned)tr->host_max_parallel)
+		return 0;
+	g->addr_i--;
+	g->wait_next = NULL;
+	for (p = &d->waiters; *p; p = &(*p)->wait_next)
+		;
+	*p = g;
+	return 1;
+}
+
+/* deliver_wake - a connection to hkey ended or went to the cache: the
+ * first group waiting for that host goes on */
+static void deliver_wake(struct deliver *d, const char *hkey)
+{
+	struct dgroup **p, *g;
+
+	for (p = &d->waiters; *p; p = &(*p)->wait_next)
+		if (strcmp((*p)->hkey, hkey) == 0)
+			break;
+	if (!(g = *p))
+		return;
+	*p = g->wait_next;
+	g->wait_next = NULL;
+	dgroup_next_addr(g);
 }
 
 /* dgroup_take_cached - a cached connection to this host with the same
@@ -1168,6 +1230,8 @@ static void dgroup_next_addr(struct dgroup *g)
 	}
 	if (dgroup_take_cached(g))
 		return;
+	if (dgroup_wait_slot(g))
+		return;
 	if (!(g->c = calloc(1, sizeof(*g->c)))) {
 		snprintf(g->error, sizeof(g->error), "out of memory");
 		dgroup_next_addr(g);
@@ -1176,6 +1240,9 @@ static void dgroup_next_addr(struct dgroup *g)
 	g->c->d = g->dm->d;
 	g->c->g = g;
 	dgroup_conn_key(g, g->c->key, sizeof(g->c->key));
+	dcopy(g->c->hkey, sizeof(g->c->hkey), g->hkey);
+	g->c->all_next = g->dm->d->conns;
+	g->dm->d->conns = g->c;
 	uv_tcp_init(g->dm->d->loop, &g->c->tcp);
 	g->c->tcp.data = g->c;
 	g->tcp_open = 1;
@@ -1840,7 +1907,7 @@ static void dtarget_dsn(struct dtarget *t)
 
 /* dmsg_bounce - build the failure report for br[0..n) (bounce.h rules) */
 static void dmsg_bounce(struct dmsg *dm, const struct bounce_rcpt *br, size_t n,
-    size_t off, size_t cap)
+    size_t n_failed, unsigned warned, size_t off, size_t cap)
 {
 	const struct spool_env *env = dm->m->env;
 	const struct config_main *cm = &dm->cfg->main;
@@ -1861,7 +1928,9 @@ static void dmsg_bounce(struct dmsg *dm, const struct bounce_rcpt *br, size_t n,
 	}
 	who = bounce_recipients_for(env->sender, got > 0 ? hdr : NULL, hl, br, n, &to);
 	if (who == BOUNCE_TO_NONE || !to) {
-		log_info("%s no failure report: the message was itself a report", dm->id);
+		if (n_failed)
+			log_info("%s no failure report: the message was itself a report",
+			    dm->id);
 		free(hdr);
 		return;
 	}
@@ -1885,19 +1954,64 @@ static void dmsg_bounce(struct dmsg *dm, const struct bounce_rcpt *br, size_t n,
 	b.orig_headers_len = hl;
 	b.now = dm->now;
 	b.boundary_seed = dm->id;
+	if (!n_failed)
+		b.retry_until = env->arrival + cm->bounce_after;
 	dm->bounce = bounce_build(&b, &dm->bounce_len);
 	free(hdr);
 	if (!dm->bounce) {
 		log_err("%s: cannot build the failure report (out of memory)", dm->id);
 		return;
 	}
-	if (dm->lines && off + 100 < cap) {
+	if (dm->lines && n_failed && off + 100 < cap) {
 		int k = spool_state_line(dm->lines + off, cap - off, dm->now,
 		    SPOOL_ST_BOUNCED, 0, 0, "failure report queued");
 
 		if (k > 0)
-			dm->lines_len = off + (size_t)k;
+			off += (size_t)k;
 	}
+	if (dm->lines && warned && off + 100 < cap) {
+		int k = spool_state_line(dm->lines + off, cap - off, dm->now,
+		    SPOOL_ST_WARNED, warned, 0, "delay warning queued");
+
+		if (k > 0)
+			off += (size_t)k;
+	}
+	dm->lines_len = off;
+}
+
+/* dmsg_delay_warning - delay_warning: when another period has passed
+ * since arrival and recipients are still deferred, they join the report
+ * (action delayed, RFC 3464); returns the new warning count, or 0 when
+ * no warning is due */
+static unsigned dmsg_delay_warning(struct dmsg *dm, struct bounce_rcpt *br,
+    size_t *n_br, size_t cap)
+{
+	const struct spool_env *env = dm->m->env;
+	long long every = dm->cfg->main.delay_warning, periods;
+	size_t k, before = *n_br;
+
+	if (every <= 0 || !env->sender[0] || dm->now <= env->arrival)
+		return 0;
+	periods = (dm->now - env->arrival) / every;
+	if (periods <= (long long)env->warned)
+		return 0;
+	for (k = 0; k < dm->n_t && *n_br < cap; k++) {
+		struct dtarget *t = &dm->t[k];
+		const struct spool_rcpt *r = &env->rcpt[t->rcpt];
+
+		if (t->res.status != SC_RCPT_DEFER || !bounce_rcpt_wanted(r->notify, "delayed"))
+			continue;
+		dtarget_dsn(t);
+		br[*n_br].addr = t->addr;
+		br[*n_br].orcpt = r->orcpt;
+		br[*n_br].status = t->status[0] ? t->status : NULL;
+		br[*n_br].action = "delayed";
+		br[*n_br].remote_mta = t->remote_mta[0] ? t->remote_mta : NULL;
+		br[*n_br].diagnostic = t->diagnostic;
+		br[*n_br].last_attempt = dm->now;
+		(*n_br)++;
+	}
+	return *n_br > before ? (unsigned)periods : 0;
 }
 
 /* dmsg_finish - every group is done: record, log, bounce, remove */
@@ -1912,7 +2026,7 @@ static void dmsg_finish(struct dmsg *dm)
 
 	dm->finishing = 1;
 	dm->lines = malloc(cap);
-	br = calloc(dm->n_t + 1, sizeof(*br));
+	br = calloc(2 * dm->n_t + 1, sizeof(*br));
 	/* outcomes per envelope recipient: all its final addresses */
 	for (i = 0; i < env->n_rcpt; i++) {
 		enum smtp_rcpt_status st = SC_RCPT_OK;
@@ -2008,8 +2122,15 @@ static void dmsg_finish(struct dmsg *dm)
 	}
 	dm->lines_len = off;
 	dm->complete = !pending;
-	if (n_br && IS_ENABLED(CONFIG_BOUNCE))
-		dmsg_bounce(dm, br, n_br, off, cap);
+	if (IS_ENABLED(CONFIG_BOUNCE) && br && pending) {
+		size_t n_failed = n_br;
+		unsigned warned = dmsg_delay_warning(dm, br, &n_br, 2 * dm->n_t + 1);
+
+		if (n_br)
+			dmsg_bounce(dm, br, n_br, n_failed, warned, off, cap);
+	} else if (n_br && IS_ENABLED(CONFIG_BOUNCE)) {
+		dmsg_bounce(dm, br, n_br, n_br, 0, off, cap);
+	}
 	free(br);
 	dm->work.data = dm;
 	if (uv_queue_work(dm->d->loop, &dm->work, dmsg_finish_work, dmsg_finish_after) < 0) {

@@ -1,8 +1,9 @@
 /*
  * router.c - aliases and router choice (router.h). Pure.
  *
- * Aliases apply to local parts of local_domains (and to a bare
- * "postmaster", RFC 5321 4.5.1, which falls back to root's alias).
+ * Aliases ([aliases] of tern.conf, then alias_file: config.h) apply to
+ * local parts of local_domains (and to a bare "postmaster", RFC 5321
+ * 4.5.1, which falls back to root's alias).
  * Targets are comma-separated; one without a domain is qualified with
  * primary_hostname. Local parts compare without regard to case, and a
  * target equal to an address already on the path is a loop.
@@ -74,8 +75,8 @@ static void router_walk(struct router_walk *w, const char *addr)
 	}
 	for (i = 0; i < w->depth; i++)
 		if (strcasecmp(w->path[i], al->local_part) == 0) {
-			snprintf(why, sizeof(why), "550 5.4.6 alias loop at '%s' (tern.conf line %d)",
-			    al->local_part, al->line);
+			snprintf(why, sizeof(why), "550 5.4.6 alias loop at '%s' (%s line %d)",
+			    al->local_part, al->file ? al->file : "tern.conf", al->line);
 			w->cb(w->ctx, addr, why);
 			w->failed = 1;
 			return;

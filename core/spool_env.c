@@ -33,6 +33,7 @@
  *   <time> defer <rcpt> <next-try> <text>
  *   <time> fail <rcpt> - <text>          recipient failed for good
  *   <time> bounced - - <text>            the failure report was sent
+ *   <time> warned <n> - <text>           the n-th delay warning was sent
  *   <time> done <rcpt> - <address>       an alias target of the recipient
  *                                        was delivered or failed for good
  *                                        while others were deferred: later
@@ -457,7 +458,7 @@ fail:
 static const char *const spool_state_names[] = {
 	[SPOOL_ST_OK] = "ok", [SPOOL_ST_DEFER] = "defer",
 	[SPOOL_ST_FAIL] = "fail", [SPOOL_ST_BOUNCED] = "bounced",
-	[SPOOL_ST_DONE] = "done",
+	[SPOOL_ST_DONE] = "done", [SPOOL_ST_WARNED] = "warned",
 };
 #define SPOOL_ST_N (sizeof(spool_state_names) / sizeof(spool_state_names[0]))
 
@@ -551,6 +552,12 @@ int spool_state_apply(struct spool_env *env, const char *buf, size_t len,
 			continue;
 		}
 		ri = env_number(idx, strlen(idx));
+		if (v == SPOOL_ST_WARNED) {
+			if (ri > 0 && (unsigned long long)ri > env->warned)
+				env->warned = (unsigned)ri;
+			applied++;
+			continue;
+		}
 		if (ri < 0 || (size_t)ri >= env->n_rcpt)
 			continue;
 		if (v == SPOOL_ST_DEFER && (retry = env_number(nxt, strlen(nxt))) < 0)

@@ -61,6 +61,8 @@ struct spool_env {
 	int ret_full;			/* RFC 3461 RET=FULL (else HDRS/unset) */
 	struct spool_rcpt *rcpt;
 	size_t n_rcpt;
+	/* from the state file: delay warnings sent so far ("warned" lines) */
+	unsigned warned;
 };
 
 /* spool_env_new - an empty envelope; NULL when out of memory */
@@ -84,7 +86,8 @@ struct spool_env *spool_env_parse(const char *buf, size_t len,
 /* State file: one line per event, appended under the message lock.
  * spool_state_line - format one line into buf; returns its length or -1 */
 enum spool_state_verb {
-	SPOOL_ST_OK, SPOOL_ST_DEFER, SPOOL_ST_FAIL, SPOOL_ST_BOUNCED, SPOOL_ST_DONE
+	SPOOL_ST_OK, SPOOL_ST_DEFER, SPOOL_ST_FAIL, SPOOL_ST_BOUNCED, SPOOL_ST_DONE,
+	SPOOL_ST_WARNED		/* rcpt: the number of warnings sent */
 };
 int spool_state_line(char *buf, size_t len, long long now,
     enum spool_state_verb verb, size_t rcpt, long long next_retry,

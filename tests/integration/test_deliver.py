@@ -203,6 +203,49 @@ class DeliverTest(unittest.TestCase):
         self.assertEqual(log.count("** nobody@tern.test"), 1, log)
         self.assertEqual(log.count("<= <> R=%s" % qid), bounces, log)
 
+    @unittest.skipUnless(enabled("CONFIG_BOUNCE"), "built without reports")
+    def test_delay_warning_once_per_period(self):
+        sink = self.sink("--rcpt-reply", "b@example.org=451 4.3.0 later")
+        t = self.tern(smarthost(sink.port), "delay_warning = 2s\n")
+        qid = self.send(t, ["b@example.org"])
+        t.cmd("queue", "run")
+        reports = lambda: [m for m in sink.messages() if m["from"] in ("", "<>")]
+        self.assertEqual(reports(), [])              # not yet 2 s old
+        time.sleep(2.2)
+        t.cmd("queue", "run")
+        self.assertEqual(len(reports()), 1, t.read_log())
+        w = reports()[0]
+        self.assertEqual(w["to"], ["alice@example.net"])
+        self.assertIn("Action: delayed", w["data"])
+        self.assertIn("Final-Recipient: rfc822; b@example.org", w["data"])
+        self.assertRegex(w["data"], r"Subject: Warning: message %s delayed" % qid)
+        self.assertIn("Will-Retry-Until:", w["data"])
+        t.cmd("queue", "run")                        # same period: no second one
+        self.assertEqual(len(reports()), 1)
+        self.assertEqual(t.queue_ids(), [qid])       # still queued, not bounced
+
+    def test_no_delay_warning_by_default(self):
+        sink = self.sink("--rcpt-reply", "b@example.org=451 4.3.0 later")
+        t = self.tern(smarthost(sink.port))
+        self.send(t, ["b@example.org"])
+        t.cmd("queue", "run")
+        t.cmd("queue", "run")
+        self.assertEqual([m for m in sink.messages() if m["from"] in ("", "<>")], [])
+
+    def test_host_max_parallel_queues_and_reuses(self):
+        sink = self.sink()
+        t = self.tern(smarthost(sink.port, extra="host_max_parallel = 1\n"),
+                      "remote_max_parallel = 3\n")
+        for i in range(3):
+            self.send(t, ["r%d@example.org" % i])
+        t.cmd("queue", "run")
+        self.assertEqual(len(sink.messages()), 3, t.read_log())
+        cmds = [c.split()[0].upper() for c in sink.commands() if c.strip()]
+        # three messages at once, one connection allowed: they take turns
+        # on it instead of opening more
+        self.assertEqual(cmds.count("EHLO"), 1, cmds)
+        self.assertEqual(cmds.count("MAIL"), 3, cmds)
+
     def test_unknown_local_user_fails(self):
         sink = self.sink()
         t = self.tern(smarthost(sink.port))

@@ -1,7 +1,8 @@
 /*
  * test_config.c - tern.conf parsing: the DESIGN.md example, every value
- * type, errors that name file:line, duplicates, and `config show` reading
- * back to the same configuration.
+ * type, errors that name file:line, duplicates, `config show` reading
+ * back to the same configuration, and alias_file (/etc/aliases format:
+ * continuations, comments, quoted names, refused targets, precedence).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -260,6 +262,286 @@ static void test_durations_sizes(void **state)
 	assert_int_equal(config_parse_size("-1", &v), -1);
 }
 
+/* ------------------------------------------------------------ alias_file */
+
+/* alias file: text written to a temporary file, named in path */
+struct afile {
+	char path[64];
+	char conf[1024];	/* "alias_file = path\n" + extra */
+};
+
+static void afile_make(struct afile *a, const char *text, const char *extra)
+{
+	FILE *f;
+	int fd;
+
+	snprintf(a->path, sizeof(a->path), "/tmp/tern-aliases-XXXXXX");
+	fd = mkstemp(a->path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_true((size_t)snprintf(a->conf, sizeof(a->conf), "alias_file = %s\n%s",
+	    a->path, extra) < sizeof(a->conf));
+}
+
+static void afile_done(struct afile *a)
+{
+	unlink(a->path);
+}
+
+/* wanted: "LINE: message" in the alias file (LINE 0: anywhere) */
+static void expect_afile_error(const char *text, int line, const char *msg)
+{
+	struct afile a;
+	char *errs = NULL, want[512];
+	struct config *cfg;
+
+	afile_make(&a, text, "");
+	cfg = load(a.conf, &errs);
+	if (line)
+		snprintf(want, sizeof(want), "%s:%d: %s", a.path, line, msg);
+	else
+		snprintf(want, sizeof(want), "%s", msg);
+	if (cfg || !strstr(errs, want))
+		fail_msg("aliases:\n%s\nwanted error containing \"%s\", got \"%s\"",
+		    text, want, errs);
+	free(errs);
+	afile_done(&a);
+}
+
+static const char aliases_good[] =
+    "# /etc/aliases: a comment, then a blank line\n"
+    "\n"
+    "mailer-daemon: postmaster\n"
+    "postmaster: root\n"
+    "Root: admin@example.net,\n"
+    "\tops\n"
+    "  # a comment between continuation lines\n"
+    "   , <boss@example.org>\n"
+    "\"list x\" : a@example.org b@example.org\r\n"
+    "\"q\\\"t\": c@example.org\n"
+    "ops :team@example.org,,oncall\n"
+    "   \n"
+    "oncall:pager@example.org\n";
+
+static void test_alias_file(void **state)
+{
+	const struct config_alias *al;
+	struct afile a;
+	char *errs = NULL;
+	struct config *cfg;
+
+	(void)state;
+	afile_make(&a, aliases_good, "");
+	cfg = load(a.conf, &errs);
+	if (!cfg)
+		fail_msg("%s", errs);
+	assert_string_equal(cfg->main.alias_file, a.path);
+	assert_int_equal(cfg->n_alias, 7);
+
+	al = config_alias_find(cfg, "ROOT", 4);
+	assert_non_null(al);
+	assert_string_equal(al->local_part, "root");
+	assert_string_equal(al->targets, "admin@example.net, ops, boss@example.org");
+	assert_ptr_equal(al->file, cfg->main.alias_file);
+	assert_int_equal(al->line, 5);
+
+	al = config_alias_find(cfg, "postmaster", 10);
+	assert_non_null(al);
+	assert_string_equal(al->targets, "root");
+	assert_int_equal(al->line, 4);
+
+	/* a quoted name, found by a quoted local part too */
+	al = config_alias_find(cfg, "list x", 6);
+	assert_non_null(al);
+	assert_string_equal(al->targets, "a@example.org, b@example.org");
+	assert_int_equal(al->line, 9);
+	assert_ptr_equal(config_alias_find(cfg, "\"List X\"", 8), al);
+	al = config_alias_find(cfg, "\"q\\\"t\"", 6);
+	assert_non_null(al);
+	assert_string_equal(al->local_part, "q\"t");
+	assert_ptr_equal(config_alias_find(cfg, "\"root\"", 6),
+	    config_alias_find(cfg, "root", 4));
+
+	al = config_alias_find(cfg, "ops", 3);
+	assert_non_null(al);
+	assert_string_equal(al->targets, "team@example.org, oncall");
+	assert_int_equal(al->line, 11);
+	al = config_alias_find(cfg, "oncall", 6);
+	assert_non_null(al);
+	assert_int_equal(al->line, 13);
+	assert_null(config_alias_find(cfg, "nobody", 6));
+	config_free(cfg);
+	free(errs);
+	afile_done(&a);
+}
+
+/* Debian's default /etc/aliases: bare names only, root not aliased */
+static void test_alias_file_debian(void **state)
+{
+	struct afile a;
+	char *errs = NULL;
+	struct config *cfg;
+
+	(void)state;
+	afile_make(&a, "# See man 5 aliases for format\npostmaster:    root\n", "");
+	cfg = load(a.conf, &errs);
+	if (!cfg)
+		fail_msg("%s", errs);
+	assert_int_equal(cfg->n_alias, 1);
+	assert_string_equal(cfg->alias[0].targets, "root");
+	config_free(cfg);
+	free(errs);
+	afile_done(&a);
+
+	/* an empty file is fine too */
+	afile_make(&a, "", "");
+	cfg = load(a.conf, &errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->n_alias, 0);
+	config_free(cfg);
+	free(errs);
+	afile_done(&a);
+}
+
+/* [aliases] of tern.conf wins over the file, wherever the section is */
+static void test_alias_file_precedence(void **state)
+{
+	const struct config_alias *al;
+	struct afile a;
+	char *errs = NULL, *out = NULL;
+	size_t len = 0;
+	struct config *cfg;
+	FILE *f;
+
+	(void)state;
+	afile_make(&a, "root: file@example.org\nops: ops@example.org\n",
+	    "[aliases]\nROOT = conf@example.org\n");
+	cfg = load(a.conf, &errs);
+	if (!cfg)
+		fail_msg("%s", errs);
+	assert_int_equal(cfg->n_alias, 2);
+	al = config_alias_find(cfg, "root", 4);
+	assert_string_equal(al->targets, "conf@example.org");
+	assert_null(al->file);
+	assert_int_equal(al->line, 3);
+	al = config_alias_find(cfg, "ops", 3);
+	assert_string_equal(al->targets, "ops@example.org");
+	assert_int_equal(al->line, 2);
+
+	/* show names the file, and lists [aliases] only */
+	f = open_memstream(&out, &len);
+	config_show(cfg, f);
+	fclose(f);
+	assert_non_null(strstr(out, "\nalias_file = /tmp/tern-aliases-"));
+	assert_non_null(strstr(out, "[aliases]\nroot = conf@example.org\n"));
+	assert_null(strstr(out, "ops@example.org"));
+	assert_null(strstr(out, "file@example.org"));
+	config_free(cfg);
+	free(errs);
+	errs = NULL;
+	/* ... and reads back as the same aliases */
+	cfg = load(strchr(out, '\n') + 1, &errs);
+	if (!cfg)
+		fail_msg("show output does not load:\n%s\n%s", out, errs);
+	assert_int_equal(cfg->n_alias, 2);
+	assert_null(config_alias_find(cfg, "root", 4)->file);
+	assert_non_null(config_alias_find(cfg, "ops", 3)->file);
+	config_free(cfg);
+	free(out);
+	free(errs);
+	afile_done(&a);
+}
+
+static void test_alias_file_refused(void **state)
+{
+	(void)state;
+	expect_afile_error("a: b@example.org\nroot: |/bin/cat\n", 2,
+	    "alias 'root': '|/bin/cat': tern has no local delivery: pipe to a "
+	    "program is not supported");
+	expect_afile_error("root: x@example.org, \"|/usr/bin/procmail -d x\"\n", 1,
+	    "alias 'root': '\"|/usr/bin/procmail -d x\"': tern has no local delivery: pipe to a "
+	    "program is not supported");
+	expect_afile_error("nobody: /dev/null\n", 1,
+	    "alias 'nobody': '/dev/null': tern has no local delivery: delivery to "
+	    "a file is not supported");
+	expect_afile_error("staff: a@example.org,\n  :include:/etc/mail/staff\n", 2,
+	    "alias 'staff': ':include:/etc/mail/staff': tern has no local delivery: "
+	    ":include: lists are not supported");
+	expect_afile_error("\n\nroot: \\root, a@example.org\n", 3,
+	    "alias 'root': '\\root': tern has no local delivery: \\name");
+	expect_afile_error("v: \"q r\"@example.org\n", 1,
+	    "alias 'v': '\"q r\"@example.org': quoted addresses are not supported");
+}
+
+static void test_alias_file_syntax(void **state)
+{
+	struct afile a;
+	char *errs = NULL;
+	struct config *cfg;
+
+	(void)state;
+	expect_afile_error(" a@example.org\n", 1,
+	    "continuation line (starts with white space) without a name before it");
+	expect_afile_error("root admin@example.org\n", 1, "expected 'name: target, ...'");
+	expect_afile_error("root:\n", 1, "alias 'root' has no target");
+	expect_afile_error("# x\nroot:\n\n# y\n", 2, "alias 'root' has no target");
+	expect_afile_error(": a@example.org\n", 1, "missing alias name before ':'");
+	expect_afile_error("x y: a@example.org\n", 1, "alias 'x y': not a local part");
+	expect_afile_error("root@example.org: a@example.org\n", 1,
+	    "alias 'root@example.org': not a local part (no @domain here)");
+	expect_afile_error("\"open: a@example.org\n", 1, "unterminated quoted name");
+	expect_afile_error("\"x\" a@example.org\n", 1, "expected ':' after the quoted name");
+	expect_afile_error("root: \"|open\n", 1, "alias 'root': unterminated quoted target");
+	expect_afile_error("root: a@example.org # admin\n", 1,
+	    "alias 'root': '# admin': '#' starts a comment only at the start of a line");
+	expect_afile_error("root: a@@example.org\n", 1, "alias 'root': 'a@@example.org' is not an address");
+	expect_afile_error("root: x@\n", 1, "alias 'root': 'x@' is not an address");
+	expect_afile_error("root: (x)\n", 1, "alias 'root': '(x)' is not an address");
+	expect_afile_error("root: a@example.org,\n  Big Boss <boss@example.org>\n", 2,
+	    "alias 'root': 'Boss <boss@example.org>': a name before <address> is not "
+	    "supported (write the bare address)");
+	expect_afile_error("root: a@example.org\nRoot: b@example.org\n", 2,
+	    "alias 'root' defined twice (first at line 1)");
+
+	/* every error of the file in one pass, lines counted across
+	 * continuations */
+	afile_make(&a, "a: |x\n  /y\nb: ok\n  \\z\n", "");
+	cfg = load(a.conf, &errs);
+	assert_null(cfg);
+	assert_non_null(strstr(errs, ":1: alias 'a': '|x'"));
+	assert_non_null(strstr(errs, ":2: alias 'a': '/y'"));
+	assert_non_null(strstr(errs, ":4: alias 'b': '\\z'"));
+	free(errs);
+	afile_done(&a);
+
+	/* an unreadable file names the option and the file */
+	expect_error("\nalias_file = /nonexistent/aliases\n",
+	    "t.conf:2: alias_file /nonexistent/aliases: cannot open: No such file");
+	expect_error("alias_file = etc/aliases\n", "t.conf:1: alias_file: must be an absolute path");
+}
+
+/* a NUL byte in the alias file is reported with its line */
+static void test_alias_file_nul(void **state)
+{
+	char path[] = "/tmp/tern-aliases-XXXXXX", conf[100], *errs = NULL;
+	static const char text[] = "a: b\nc: d\0e\n";
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	snprintf(conf, sizeof(conf), "alias_file = %s\n", path);
+	assert_null(load(conf, &errs));
+	assert_non_null(strstr(errs, ":2: NUL byte in line"));
+	free(errs);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +552,12 @@ int main(void)
 		cmocka_unit_test(test_many_errors_reported),
 		cmocka_unit_test(test_show_roundtrip),
 		cmocka_unit_test(test_durations_sizes),
+		cmocka_unit_test(test_alias_file),
+		cmocka_unit_test(test_alias_file_debian),
+		cmocka_unit_test(test_alias_file_precedence),
+		cmocka_unit_test(test_alias_file_refused),
+		cmocka_unit_test(test_alias_file_syntax),
+		cmocka_unit_test(test_alias_file_nul),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

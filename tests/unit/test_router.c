@@ -1,6 +1,7 @@
 /*
- * test_router.c - aliases (qualification, nesting, loops, postmaster) and
- * the choice of router by domain, in file order.
+ * test_router.c - aliases (qualification, nesting, loops, postmaster; of
+ * [aliases] and of alias_file) and the choice of router by domain, in
+ * file order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -140,10 +142,66 @@ static void test_no_router_for_domain(void **state)
 	config_release(cfg);
 }
 
+/* alias_file entries expand like [aliases] ones, loops included */
+static void test_alias_file_loops(void **state)
+{
+	char path[] = "/tmp/tern-aliases-XXXXXX", conf[512];
+	struct config *cfg;
+	struct got g;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	if (!IS_ENABLED(CONFIG_ROUTER_ALIASES))
+		skip();
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("# loops\n"
+	    "a: b\n"
+	    "b: a@localhost\n"
+	    "self: x@example.org, SELF\n"
+	    "root: ops, admin@example.net\n"
+	    "ops: team@example.org\n"
+	    "via-conf: c\n", f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(conf, sizeof(conf), "primary_hostname = box.test\n"
+	    "local_domains = @ : localhost\nalias_file = %s\n"
+	    "[aliases]\nc = via-conf\n"
+	    "[router smarthost]\nhosts = 192.0.2.2\n", path);
+	cfg = load(conf);
+
+	/* bare names are qualified with primary_hostname, then expanded */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(router_expand(cfg, "Root@box.test", got_cb, &g), 2);
+	assert_string_equal(g.addr[0], "team@example.org");
+	assert_string_equal(g.addr[1], "admin@example.net");
+
+	/* a: b, b: a is a loop, named with the file and line */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(router_expand(cfg, "a@box.test", got_cb, &g), -1);
+	assert_non_null(strstr(g.why[g.n - 1], "550 5.4.6 alias loop at 'a'"));
+	assert_non_null(strstr(g.why[g.n - 1], path));
+	assert_non_null(strstr(g.why[g.n - 1], " line 2)"));
+
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(router_expand(cfg, "self@localhost", got_cb, &g), -1);
+	assert_non_null(strstr(g.why[g.n - 1], "alias loop at 'self'"));
+
+	/* a loop through [aliases] and the file */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(router_expand(cfg, "c@box.test", got_cb, &g), -1);
+	assert_non_null(strstr(g.why[g.n - 1], "alias loop at 'c' (tern.conf line 5)"));
+	config_release(cfg);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_alias_file_loops),
 		cmocka_unit_test(test_pick),
 		cmocka_unit_test(test_default_router),
 		cmocka_unit_test(test_no_router_for_domain),
