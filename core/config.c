@@ -623,6 +623,8 @@ static void cfg_header(struct cfg_parse *p, char *s)
 }
 
 /* cfg_alias - a line of [aliases]: local_part = address, address ... */
+static const char *cfg_alias_needs_local(const char *t);
+
 static void cfg_alias(struct cfg_parse *p, const char *key, const char *value)
 {
 	struct config *cfg = p->cfg;
@@ -638,6 +640,20 @@ static void cfg_alias(struct cfg_parse *p, const char *key, const char *value)
 	if (!*value) {
 		cfg_error(p, p->line, "alias '%s' has no target", key);
 		return;
+	}
+	/* the same refusals as in alias_file: no local delivery here */
+	for (i = 0; value[i]; ) {
+		size_t n = strcspn(value + i, ", \t");
+		char t[64];
+		const char *why;
+
+		snprintf(t, sizeof(t), "%.*s", (int)(n < 63 ? n : 63), value + i);
+		if (n && (why = cfg_alias_needs_local(t)) != NULL) {
+			cfg_error(p, p->line, "alias '%s': '%s': %s", key, t, why);
+			return;
+		}
+		i += n;
+		i += strspn(value + i, ", \t");
 	}
 	for (i = 0; i < cfg->n_alias; i++)
 		if (strcasecmp(cfg->alias[i].local_part, key) == 0) {

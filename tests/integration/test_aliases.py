@@ -113,6 +113,14 @@ class AliasFileTest(unittest.TestCase):
         self.assertIn("%s:6: alias 'staff': ':include:/etc/mail/staff': tern has no "
                       "local delivery" % t.aliases, r.stderr)
 
+    def test_pipe_in_aliases_section_is_a_config_error_too(self):
+        t = Tern("[aliases]\nroot = admin@example.net, |/usr/bin/logger\n")
+        self.addCleanup(t.cleanup)
+        r = t.cmd("config", "check")
+        self.assertEqual(r.returncode, 78, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"tern.conf:\d+: alias 'root': '\|/usr/bin/logger': "
+                         r"tern has no local delivery")
+
     def test_serve_refuses_to_start(self):
         t = self.tern("root: \"|/usr/bin/procmail -d root\"\n")
         p = t.serve(wait_log=None)
