@@ -1453,6 +1453,8 @@ static void cfg_show_options(const struct cfg_option *opts, const void *base,
 	for (o = opts; o->name; o++) {
 		int quote;
 
+		if (!o->available)
+			continue;	/* a module this build has not */
 		cfg_value_format(o, base, buf, sizeof(buf));
 		quote = strpbrk(buf, ";#\"") != NULL || (buf[0] &&
 		    (isspace((unsigned char)buf[0]) ||

@@ -50,6 +50,7 @@
 #include "core/spool.h"
 #include "core/hostlist.h"
 #include "dns/dns_resolver.h"
+#include "events/event.h"
 #include "tls/dane.h"
 #include "tls/tls.h"
 
@@ -100,6 +101,11 @@ struct dconn {
 	char tls_desc[96];
 	char cv[8];
 	char scratch[256];		/* reads while cached */
+	/* while cached: for tcp:close when it ends */
+	struct config *cfg;		/* held */
+	const struct config_transport *tr;
+	char host[256], addr[64];
+	unsigned port;
 };
 
 struct dgroup {
@@ -148,6 +154,13 @@ struct dgroup {
 	uv_timer_t timer;
 	int tcp_open, timer_open, connected, closing;
 	int reused, got_reply;		/* a cached connection, no reply yet */
+	/* events */
+	unsigned long ev_seq;		/* a result for another seq is stale */
+	int ev_wait;			/* replies held until an event's result */
+	int banner_seen;
+	int err_no;			/* EVENT_DEFER_ERRNO of the last failure */
+	struct sockaddr_storage cur_ss;	/* the address being connected */
+	size_t cert_depth;		/* tls:cert: the next depth + 1 */
 	struct dgroup *wait_next;	/* in d->waiters (host_max_parallel) */
 	struct smtp_client_msg msg;	/* the client keeps a pointer to it */
 	char in[2 * SMTP_REPLY_MAX];
@@ -211,6 +224,7 @@ struct deliver {
 	/* new messages another process still held: tried again shortly */
 	struct retry_hosts hosts;		/* dead hosts are not hammered */
 	struct dns_resolver *dns;		/* for MX delivery, or NULL */
+	struct event_runner *ev;		/* event actions (CONFIG_EVENTS) */
 	struct dconn *idle;			/* the connection cache */
 	struct dconn *conns;			/* every live connection */
 	struct dgroup *waiters;			/* groups waiting for a host slot */
@@ -237,6 +251,7 @@ static void deliver_free(struct deliver *d)
 	void *arg = d->done_arg;
 
 	dns_resolver_free(d->dns);
+	event_runner_free(d->ev);
 	tls_conf_free(d->tls_plain);
 	while (d->n_pkix--) {
 		tls_conf_free(d->pkix[d->n_pkix].conf);
@@ -312,6 +327,7 @@ static void dconn_free(struct dconn *c)
 	deliver_wake(c->d, c->hkey);
 	tls_session_free(c->tls);
 	smtp_client_output_reset(&c->sc);	/* it may hold credentials */
+	config_release(c->cfg);
 	free(c);
 }
 
@@ -372,11 +388,19 @@ static void dgroup_settled(struct dgroup *g)
 
 /* dgroup_disconnect - close the connection; then the next address (or
  * the end of the group when done is set) */
+static int dgroup_fire(struct dgroup *g, enum event_id id, const char *data,
+    const struct dane_cert *cert, event_result_cb cb);
+
 static void dgroup_disconnect(struct dgroup *g)
 {
 	if (g->closing)
 		return;
 	dgroup_settled(g);
+	g->ev_wait = 0;
+	if (g->tcp_open && g->connected)
+		(void)dgroup_fire(g, EV_TCP_CLOSE, NULL, NULL, NULL);
+	else
+		g->ev_seq++;	/* a result still awaited is stale now */
 	dgroup_tls_reset(g);
 	uv_timer_stop(&g->timer);
 	if (!g->tcp_open) {
@@ -395,12 +419,140 @@ static void dgroup_disconnect(struct dgroup *g)
 
 /* dgroup_host_failed - remember that this host did not work, so that other
  * messages do not try it again before its retry time */
+/* ------------------------------------------------------------ events */
+
+#define DEV_MAX 24
+
+/* the variables of one event (Exim's names in upper case) */
+struct dev {
+	struct event_var v[DEV_MAX];
+	size_t n;
+	char port[12], sport[12], saddr[64], usage[12], errno_s[16];
+	char lp[ROUTER_ADDR_MAX];
+	char host[340];
+	char pem[8192];
+	struct dane_cert leaf;
+};
+
+static void dev_add(struct dev *e, const char *name, const char *value)
+{
+	if (e->n < DEV_MAX && value) {
+		e->v[e->n].name = name;
+		e->v[e->n].value = value;
+		e->n++;
+	}
+}
+
+/* dev_target - the recipient's variables */
+static void dev_target(struct dev *e, const struct dtarget *t)
+{
+	char *at;
+
+	dcopy(e->lp, sizeof(e->lp), t->addr);
+	at = strrchr(e->lp, '@');
+	if (at)
+		*at = '\0';
+	dev_add(e, "LOCAL_PART", e->lp);
+	dev_add(e, "DOMAIN", at ? at + 1 : "");
+	dev_add(e, "ROUTER_NAME", t->rc.name ? t->rc.name : "");
+	dev_add(e, "TRANSPORT_NAME", t->rc.transport ? t->rc.transport->name : "");
+}
+
+/* dev_group - the variables of the group's current host and connection */
+static void dev_group(struct dev *e, struct dgroup *g, const char *data,
+    const struct dane_cert *cert)
+{
+	const struct dtarget *t0 = &g->dm->t[g->tix[0]];
+	struct dconn *c = g->c;
+
+	dev_add(e, "EVENT_DATA", data ? data : "");
+	dev_add(e, "MESSAGE_ID", g->dm->id);
+	dev_add(e, "ROUTER_NAME", t0->rc.name ? t0->rc.name : "");
+	dev_add(e, "TRANSPORT_NAME", t0->rc.transport ? t0->rc.transport->name : "");
+	dev_add(e, "HOST", g->host);
+	dev_add(e, "HOST_ADDRESS", g->addr);
+	snprintf(e->port, sizeof(e->port), "%u", g->port);
+	dev_add(e, "HOST_PORT", e->port);
+	dev_add(e, "LOOKUP_DNSSEC_AUTHENTICATED", g->n_addrs && !g->addr_insecure ?
+	    "yes" : "no");
+	dev_add(e, "TLS_OUT_DANE", c && strcmp(c->cv, "dane") == 0 ? "yes" : "no");
+	snprintf(e->usage, sizeof(e->usage), "%u", g->tlsa_usages);
+	dev_add(e, "TLS_OUT_TLSA_USAGE", e->usage);
+	dev_add(e, "VERIFY_MODE", "");
+	if (c && g->connected) {
+		struct sockaddr_storage ss;
+		int sl = sizeof(ss);
+
+		if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+			unsigned port = 0;
+
+			if (ss.ss_family == AF_INET) {
+				uv_ip4_name((struct sockaddr_in *)&ss, e->saddr, sizeof(e->saddr));
+				port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+			} else {
+				uv_ip6_name((struct sockaddr_in6 *)&ss, e->saddr, sizeof(e->saddr));
+				port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+			}
+			snprintf(e->sport, sizeof(e->sport), "%u", port);
+			dev_add(e, "SENDING_IP_ADDRESS", e->saddr);
+			dev_add(e, "SENDING_PORT", e->sport);
+		}
+	}
+	if (!cert && c && c->tls_up && tls_session_peer_chain(c->tls, &e->leaf, 1) == 1)
+		cert = &e->leaf;
+	if (cert && tls_cert_pem(cert, e->pem, sizeof(e->pem)))
+		dev_add(e, "TLS_OUT_PEERCERT", e->pem);
+	if (g->err_no) {
+		snprintf(e->errno_s, sizeof(e->errno_s), "%d", g->err_no);
+		dev_add(e, "EVENT_DEFER_ERRNO", e->errno_s);
+	}
+}
+
+/* dgroup_action_of - the program for an event: the transport's, or the
+ * main one for main-scope events */
+static const char *dgroup_action_of(const struct dgroup *g, enum event_id id)
+{
+	const struct config_transport *tr = g->dm->t[g->tix[0]].rc.transport;
+	const struct event_def *def = event_def_get(id);
+
+	if (!def)
+		return NULL;
+	if (def->where == EV_WHERE_MAIN || !tr)
+		return g->dm->cfg->main.event_action;
+	return tr->event_action;
+}
+
+/* dgroup_fire - an event of the group's host; 1 when cb will bring the
+ * result (g->ev_seq identifies it), 0 when there is none to wait for */
+static int dgroup_fire(struct dgroup *g, enum event_id id, const char *data,
+    const struct dane_cert *cert, event_result_cb cb)
+{
+	struct dev *e;
+	int r;
+
+	if (!IS_ENABLED(CONFIG_EVENTS))
+		return 0;
+	if (!(e = calloc(1, sizeof(*e))))
+		return 0;
+	dev_group(e, g, data, cert);
+	r = event_fire(g->dm->d->ev, g->dm->cfg, dgroup_action_of(g, id), id, e->v, e->n,
+	    cb, g, ++g->ev_seq);
+	free(e);
+	return r;
+}
+
+/* dgroup_host_failed - remember that this host did not work, so that other
+ * messages do not try it again before its retry time; msg:host:defer */
 static void dgroup_host_failed(struct dgroup *g)
 {
 	struct deliver *d = g->dm->d;
 
 	(void)retry_host_failed(&d->hosts, g->hkey, (long long)time(NULL),
 	    &g->dm->cfg->main.retry_intervals, deliver_rand(d));
+	if (!g->err_no)
+		g->err_no = -1;		/* not a system error: a protocol one */
+	(void)dgroup_fire(g, EV_MSG_HOST_DEFER, g->error, NULL, NULL);
+	g->err_no = 0;
 }
 
 static void dconn_close(struct dconn *c);
@@ -483,8 +635,10 @@ static void dgroup_timeout_cb(uv_timer_t *t)
 
 	snprintf(g->error, sizeof(g->error), "%s [%s]:%u: timeout %s", g->host,
 	    g->addr, g->port, g->connected ? "waiting for the server" : "connecting");
+	g->err_no = ETIMEDOUT;
 	if (!g->greeted)
 		dgroup_host_failed(g);
+	g->err_no = 0;
 	if (g->connected)
 		smtp_client_abort(&g->c->sc, g->error);
 	dgroup_disconnect(g);
@@ -667,6 +821,8 @@ static void dgroup_action(struct dgroup *g, enum smtp_client_action a)
 		    smtp_client_error(&g->c->sc)[0])
 			snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host,
 			    g->addr, g->port, smtp_client_error(&g->c->sc));
+		if (g->dane && !smtp_client_tls_active(&g->c->sc))
+			(void)dgroup_fire(g, EV_DANE_FAIL, "starttls-not-supported", NULL, NULL);
 		if (!g->greeted)
 			dgroup_host_failed(g);
 		dgroup_disconnect(g);
@@ -703,10 +859,33 @@ static void dgroup_fail_conn(struct dgroup *g)
 	dgroup_disconnect(g);
 }
 
+static void dgroup_replies(struct dgroup *g);
+static void dgroup_tls_input(struct dgroup *g);
+
+/* dgroup_smtp_connect_cb - the result of smtp:connect */
+static void dgroup_smtp_connect_cb(void *arg, unsigned long token, const char *result)
+{
+	struct dgroup *g = arg;
+
+	if (token != g->ev_seq || !g->connected || g->closing)
+		return;
+	g->ev_wait = 0;
+	if (result[0]) {
+		snprintf(g->error, sizeof(g->error), "%.150s [%s]:%u: closed: the "
+		    "smtp:connect event action said: %.150s", g->host, g->addr, g->port,
+		    result);
+		dgroup_fail_conn(g);
+		return;
+	}
+	dgroup_replies(g);
+	if (g->connected && !g->closing && g->c->tls_up)
+		dgroup_tls_input(g);
+}
+
 /* dgroup_replies - hand every complete reply in g->in to the client */
 static void dgroup_replies(struct dgroup *g)
 {
-	while (g->connected && !g->closing && (!g->c->tls || g->c->tls_up)) {
+	while (g->connected && !g->closing && !g->ev_wait && (!g->c->tls || g->c->tls_up)) {
 		struct smtp_reply r;
 		const char *why;
 		long used = smtp_reply_parse(g->in, g->inlen, &r, &why);
@@ -726,6 +905,23 @@ static void dgroup_replies(struct dgroup *g)
 			smtp_client_abort(&g->c->sc, g->error);
 			dgroup_disconnect(g);
 			return;
+		}
+		if (!g->banner_seen) {
+			/* smtp:connect with the banner; a result closes */
+			char banner[SMTP_REPLY_MAX + 1];
+			size_t bl = (size_t)used < sizeof(banner) - 1 ? (size_t)used :
+			    sizeof(banner) - 1;
+
+			memcpy(banner, g->in, bl);
+			while (bl && (banner[bl - 1] == '\n' || banner[bl - 1] == '\r'))
+				bl--;
+			banner[bl] = '\0';
+			g->banner_seen = 1;
+			if (dgroup_fire(g, EV_SMTP_CONNECT, banner, NULL,
+			    dgroup_smtp_connect_cb) == 1) {
+				g->ev_wait = 1;
+				return;
+			}
 		}
 		g->got_reply = 1;
 		a = smtp_client_reply(&g->c->sc, g->in, (size_t)used);
@@ -788,6 +984,7 @@ static int dgroup_tls_check(struct dgroup *g)
 		if (dane_verify(&in, &res) != 1) {
 			snprintf(g->error, sizeof(g->error), "%.150s [%s]:%u: DANE "
 			    "verification failed: %.250s", g->host, g->addr, g->port, res.reason);
+			(void)dgroup_fire(g, EV_DANE_FAIL, "validation-failure", NULL, NULL);
 			return 0;
 		}
 		dcopy(g->c->cv, sizeof(g->c->cv), "dane");
@@ -807,6 +1004,9 @@ static int dgroup_tls_check(struct dgroup *g)
 	return 1;
 }
 
+static void dgroup_tls_certs(struct dgroup *g);
+static void dgroup_tls_cert_cb(void *arg, unsigned long token, const char *result);
+
 /* dgroup_tls_step - go on with the handshake after new input */
 static void dgroup_tls_step(struct dgroup *g)
 {
@@ -824,6 +1024,7 @@ static void dgroup_tls_step(struct dgroup *g)
 	if (r < 0) {
 		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: TLS handshake failed: %s",
 		    g->host, g->addr, g->port, tls_strerror(r, e, sizeof(e)));
+		(void)dgroup_fire(g, EV_TLS_FAIL_CONNECT, e, NULL, NULL);
 		/* opportunistic TLS: this address again in clear text (RFC 7435);
 		 * never when TLS is required, DANE or implicit */
 		if (!g->tls_required && !g->implicit_tls && !g->auth) {
@@ -838,17 +1039,68 @@ static void dgroup_tls_step(struct dgroup *g)
 	}
 	g->c->tls_up = 1;
 	tls_session_describe(g->c->tls, g->c->tls_desc, sizeof(g->c->tls_desc));
+	/* tls:cert for each certificate, the top of the chain first */
+	{
+		struct dane_cert chain[TLS_CHAIN_MAX];
+
+		g->cert_depth = tls_session_peer_chain(g->c->tls, chain, TLS_CHAIN_MAX);
+	}
+	dgroup_tls_certs(g);
+}
+
+/* dgroup_tls_refuse - no word more to this server: close_notify, go on
+ * with the next address (never in clear text to this one) */
+static void dgroup_tls_refuse(struct dgroup *g)
+{
+	tls_session_close(g->c->tls);
+	(void)dgroup_tls_flush(g, NULL);
+	dgroup_fail_conn(g);
+}
+
+/* dgroup_tls_certs - tls:cert for the certificates left, then the
+ * verification and the SMTP session under TLS */
+static void dgroup_tls_certs(struct dgroup *g)
+{
+	while (g->cert_depth > 0) {
+		struct dane_cert chain[TLS_CHAIN_MAX];
+		size_t n = tls_session_peer_chain(g->c->tls, chain, TLS_CHAIN_MAX);
+		size_t d = --g->cert_depth;
+		char depth[24];
+
+		if (d >= n)
+			continue;
+		snprintf(depth, sizeof(depth), "%zu", d);
+		if (dgroup_fire(g, EV_TLS_CERT, depth, &chain[d], dgroup_tls_cert_cb) == 1) {
+			g->ev_wait = 1;
+			return;
+		}
+	}
 	if (!dgroup_tls_check(g)) {
-		/* not a word more to this server: close_notify and go */
-		tls_session_close(g->c->tls);
-		(void)dgroup_tls_flush(g, NULL);
-		dgroup_fail_conn(g);
+		dgroup_tls_refuse(g);
 		return;
 	}
 	dgroup_arm_timer(g);
 	if (!g->implicit_tls)
 		dgroup_action(g, smtp_client_tls_done(&g->c->sc, 1));
 	dgroup_tls_input(g);
+}
+
+/* dgroup_tls_cert_cb - the result of tls:cert: non-empty refuses */
+static void dgroup_tls_cert_cb(void *arg, unsigned long token, const char *result)
+{
+	struct dgroup *g = arg;
+
+	if (token != g->ev_seq || !g->connected || g->closing)
+		return;
+	g->ev_wait = 0;
+	if (result[0]) {
+		snprintf(g->error, sizeof(g->error), "%.150s [%s]:%u: certificate at depth "
+		    "%zu refused by the tls:cert event action: %.150s", g->host, g->addr,
+		    g->port, g->cert_depth, result);
+		dgroup_tls_refuse(g);
+		return;
+	}
+	dgroup_tls_certs(g);
 }
 
 /* dgroup_tls_conf - the client configuration for this host: with the
@@ -978,6 +1230,7 @@ static void dgroup_connect_cb(uv_connect_t *req, int status)
 	if (status < 0) {
 		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host, g->addr,
 		    g->port, uv_strerror(status));
+		g->err_no = -status;	/* libuv errors are -errno on Unix */
 		dgroup_host_failed(g);
 		dgroup_disconnect(g);
 		return;
@@ -986,6 +1239,7 @@ static void dgroup_connect_cb(uv_connect_t *req, int status)
 	g->inlen = 0;
 	g->greeted = g->transacted = 0;
 	g->c->tls_desc[0] = g->c->cv[0] = '\0';
+	g->banner_seen = g->ev_wait = 0;
 	memset(&o, 0, sizeof(o));
 	o.helo_name = m->primary_hostname;
 	o.tls_possible = IS_ENABLED(CONFIG_TLS) && !g->no_tls &&
@@ -1028,6 +1282,41 @@ static void dconn_close(struct dconn *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
+	if (IS_ENABLED(CONFIG_EVENTS) && c->cfg) {
+		struct event_var v[7];
+		char port[12], saddr[64] = "", sport[12] = "";
+		struct sockaddr_storage ss;
+		int sl = sizeof(ss);
+
+		snprintf(port, sizeof(port), "%u", c->port);
+		if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+			if (ss.ss_family == AF_INET) {
+				uv_ip4_name((struct sockaddr_in *)&ss, saddr, sizeof(saddr));
+				snprintf(sport, sizeof(sport), "%u",
+				    ntohs(((struct sockaddr_in *)&ss)->sin_port));
+			} else {
+				uv_ip6_name((struct sockaddr_in6 *)&ss, saddr, sizeof(saddr));
+				snprintf(sport, sizeof(sport), "%u",
+				    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+			}
+		}
+		v[4].name = "SENDING_IP_ADDRESS";
+		v[4].value = saddr;
+		v[5].name = "SENDING_PORT";
+		v[5].value = sport;
+		v[6].name = "TLS_OUT_DANE";
+		v[6].value = strcmp(c->cv, "dane") == 0 ? "yes" : "no";
+		v[0].name = "HOST";
+		v[0].value = c->host;
+		v[1].name = "HOST_ADDRESS";
+		v[1].value = c->addr;
+		v[2].name = "HOST_PORT";
+		v[2].value = port;
+		v[3].name = "TRANSPORT_NAME";
+		v[3].value = c->tr ? c->tr->name : "";
+		(void)event_fire(d->ev, c->cfg, c->tr ? c->tr->event_action : NULL,
+		    EV_TCP_CLOSE, v, 7, NULL, NULL, 0);
+	}
 	(void)smtp_client_quit(&c->sc);
 	out = smtp_client_output(&c->sc, &n);
 	if (n && c->tls_up && tls_session_write(c->tls, out, n) == 0) {
@@ -1092,6 +1381,11 @@ static int dgroup_park(struct dgroup *g)
 	dgroup_settled(g);
 	uv_timer_stop(&g->timer);
 	c->g = NULL;
+	c->cfg = config_hold(g->dm->cfg);
+	c->tr = g->dm->t[g->tix[0]].rc.transport;
+	dcopy(c->host, sizeof(c->host), g->host);
+	dcopy(c->addr, sizeof(c->addr), g->addr);
+	c->port = g->port;
 	c->idle_since = uv_now(d->loop);
 	c->next = d->idle;
 	d->idle = c;
@@ -1170,6 +1464,8 @@ static int dgroup_take_cached(struct dgroup *g)
 		return 0;
 	*p = c->next;
 	d->n_idle--;
+	config_release(c->cfg);
+	c->cfg = NULL;
 	c->g = g;
 	g->c = c;
 	g->tcp_open = 1;
@@ -1179,6 +1475,8 @@ static int dgroup_take_cached(struct dgroup *g)
 	g->inlen = 0;
 	g->reused = 1;
 	g->got_reply = 0;
+	g->banner_seen = 1;
+	g->ev_wait = 0;
 	g->dm->handles++;
 	counter_add(CNT_CONN_REUSED, 1);
 	smtp_client_reuse(&c->sc);
@@ -1186,11 +1484,13 @@ static int dgroup_take_cached(struct dgroup *g)
 	return 1;
 }
 
+static void dgroup_tcp_connect_cb(void *arg, unsigned long token, const char *result);
+static void dgroup_connect(struct dgroup *g);
+
 static void dgroup_next_addr(struct dgroup *g)
 {
 	struct sockaddr_storage ss;
 	size_t i;
-	int r;
 
 	/* recipients the last host settled need no other host */
 	for (i = 0; i < g->n; i++)
@@ -1232,6 +1532,35 @@ static void dgroup_next_addr(struct dgroup *g)
 		return;
 	if (dgroup_wait_slot(g))
 		return;
+	g->cur_ss = ss;
+	/* tcp:connect: a non-empty result means "not this host" */
+	if (dgroup_fire(g, EV_TCP_CONNECT, NULL, NULL, dgroup_tcp_connect_cb) == 1)
+		return;
+	dgroup_connect(g);
+}
+
+/* dgroup_tcp_connect_cb - the result of tcp:connect */
+static void dgroup_tcp_connect_cb(void *arg, unsigned long token, const char *result)
+{
+	struct dgroup *g = arg;
+
+	if (token != g->ev_seq)
+		return;
+	if (result[0]) {
+		snprintf(g->error, sizeof(g->error), "%.150s [%s]:%u: not connected: the "
+		    "tcp:connect event action said: %.150s", g->host, g->addr, g->port,
+		    result);
+		dgroup_next_addr(g);
+		return;
+	}
+	dgroup_connect(g);
+}
+
+/* dgroup_connect - open a connection to g->cur_ss */
+static void dgroup_connect(struct dgroup *g)
+{
+	int r;
+
 	if (!(g->c = calloc(1, sizeof(*g->c)))) {
 		snprintf(g->error, sizeof(g->error), "out of memory");
 		dgroup_next_addr(g);
@@ -1249,7 +1578,7 @@ static void dgroup_next_addr(struct dgroup *g)
 	g->reused = 0;
 	g->dm->handles++;
 	g->c->creq.data = g->c;
-	r = uv_tcp_connect(&g->c->creq, &g->c->tcp, (struct sockaddr *)&ss,
+	r = uv_tcp_connect(&g->c->creq, &g->c->tcp, (struct sockaddr *)&g->cur_ss,
 	    dgroup_connect_cb);
 	if (r < 0) {
 		snprintf(g->error, sizeof(g->error), "%s [%s]:%u: %s", g->host, g->addr,
@@ -1305,6 +1634,7 @@ static void dgroup_addr_answer(struct dgroup *g, const struct dns_result *res)
 		g->addr_tempfail = 1;
 		snprintf(g->error, sizeof(g->error), "%s: %s lookup: %s", g->host,
 		    res->qtype == DNS_T_A ? "A" : "AAAA", res->error);
+		(void)dgroup_fire(g, EV_DNS_FAIL, g->error, NULL, NULL);
 	}
 	if (res->status == DNS_ST_OK && (res->n_a || res->n_aaaa)) {
 		if (res->sec != DNS_SEC_SECURE)
@@ -1390,6 +1720,7 @@ static void dgroup_policy(struct dgroup *g)
 			snprintf(g->error, sizeof(g->error), "%s: hosts_require_dane, but "
 			    "the address lookup was not DNSSEC-secure, so there is no DANE",
 			    g->host);
+			(void)dgroup_fire(g, EV_DANE_FAIL, "dane-required", NULL, NULL);
 			dgroup_host_unusable(g);
 			return;
 		}
@@ -1442,6 +1773,7 @@ static void dgroup_dns_tlsa_cb(void *arg, const struct dns_result *res)
 		snprintf(g->error, sizeof(g->error), "%.120s: TLSA lookup for %.120s failed "
 		    "(%.160s): host not used", g->host, g->tlsa_base,
 		    res->error[0] ? res->error : dns_sec_name(res->sec));
+		(void)dgroup_fire(g, EV_DANE_FAIL, "dnssec-invalid", NULL, NULL);
 		dgroup_host_unusable(g);
 		return;
 	}
@@ -1472,6 +1804,7 @@ static void dgroup_dns_tlsa_cb(void *arg, const struct dns_result *res)
 	if (!g->dane && require_dane) {
 		snprintf(g->error, sizeof(g->error), "%s: hosts_require_dane, but "
 		    "there is no secure usable TLSA record at %.180s", g->host, g->tlsa_base);
+		(void)dgroup_fire(g, EV_DANE_FAIL, "dane-required", NULL, NULL);
 		dgroup_host_unusable(g);
 		return;
 	}
@@ -1547,6 +1880,7 @@ static void dgroup_dns_mx_cb(void *arg, const struct dns_result *res)
 	switch (res->status) {
 	case DNS_ST_TEMPFAIL:
 		snprintf(why, sizeof(why), "MX lookup for %s: %s", g->domain, res->error);
+		(void)dgroup_fire(g, EV_DNS_FAIL, why, NULL, NULL);
 		dgroup_fail_all(g, SC_RCPT_DEFER, why);
 		return;
 	case DNS_ST_NXDOMAIN:
@@ -1770,11 +2104,49 @@ static void dmsg_timer_closed_cb(uv_handle_t *h)
 		dmsg_free(dm);
 }
 
-/* dmsg_log - Exim's lines for this attempt */
+/* dmsg_fire - a message or recipient event (t may be NULL) */
+static void dmsg_fire(struct dmsg *dm, const struct dtarget *t, enum event_id id,
+    const char *data)
+{
+	const struct event_def *def = event_def_get(id);
+	const char *action;
+	struct dev *e;
+
+	if (!IS_ENABLED(CONFIG_EVENTS) || !def || !(e = calloc(1, sizeof(*e))))
+		return;
+	dev_add(e, "EVENT_DATA", data ? data : "");
+	dev_add(e, "MESSAGE_ID", dm->id);
+	if (t) {
+		char *sp, *br;
+
+		dev_target(e, t);
+		/* t->host is "name [addr]:port" */
+		dcopy(e->host, sizeof(e->host), t->host);
+		if ((sp = strchr(e->host, ' ')) != NULL && sp[1] == '[' &&
+		    (br = strchr(sp, ']')) != NULL) {
+			*sp = '\0';
+			*br = '\0';
+			dev_add(e, "HOST_ADDRESS", sp + 2);
+			if (br[1] == ':')
+				dev_add(e, "HOST_PORT", br + 2);
+		}
+		if (e->host[0])
+			dev_add(e, "HOST", e->host);
+		if (t->tls[0])
+			dev_add(e, "TLS_OUT_DANE", strcmp(t->cv, "dane") == 0 ? "yes" : "no");
+	}
+	action = def->where == EV_WHERE_MAIN || !t || !t->rc.transport ?
+	    dm->cfg->main.event_action : t->rc.transport->event_action;
+	(void)event_fire(dm->d->ev, dm->cfg, action, id, e->v, e->n, NULL, NULL, 0);
+	free(e);
+}
+
+/* dmsg_log - Exim's lines for this attempt (and the message events) */
 static void dmsg_log(struct dmsg *dm)
 {
 	const struct spool_env *env = dm->m->env;
 	int *first = calloc(dm->n_g + 1, sizeof(int));
+	const struct dtarget *deferred = NULL;
 	size_t i;
 
 	for (i = 0; i < dm->n_t; i++) {
@@ -1796,19 +2168,28 @@ static void dmsg_log(struct dmsg *dm)
 			    lead || t->group < 0 ? "=>" : "->", t->addr, parent, r, tr,
 			    t->host, t->tls[0] ? " X=" : "", t->tls,
 			    t->tls[0] ? " CV=" : "", t->tls[0] ? t->cv : "", t->res.text);
+			dmsg_fire(dm, t, EV_MSG_DELIVERY, t->res.text);
 			break;
 		}
 		case SC_RCPT_FAIL:
 			log_info("%s ** %s%s%s%s%s%s: %s", dm->id, t->addr, parent,
 			    r[0] ? " R=" : "", r, tr[0] ? " T=" : "", tr, t->res.text);
+			/* a server's 5xx, or tern's own reason */
+			dmsg_fire(dm, t, t->res.code >= 500 ? EV_MSG_FAIL_DELIVERY :
+			    EV_MSG_FAIL_INTERNAL, t->res.text);
 			break;
 		default:
 			log_info("%s == %s%s%s%s%s%s defer: %s", dm->id, t->addr, parent,
 			    r[0] ? " R=" : "", r, tr[0] ? " T=" : "", tr, t->res.text);
+			dmsg_fire(dm, t, EV_MSG_RCPT_DEFER, t->res.text);
+			if (!deferred)
+				deferred = t;
 			break;
 		}
 	}
 	free(first);
+	if (deferred && !dm->complete)
+		dmsg_fire(dm, NULL, EV_MSG_DEFER, deferred->res.text);
 }
 
 static void dmsg_finish_work(uv_work_t *req)
@@ -1859,8 +2240,10 @@ static void dmsg_finish_after(uv_work_t *req, int status)
 	if (dm->bounce_id[0])
 		log_info("%s <= <> R=%s U=tern P=local S=%zu", dm->bounce_id, dm->id,
 		    dm->bounce_len);
-	if (dm->complete && dm->work_err == 0)
+	if (dm->complete && dm->work_err == 0) {
 		log_info("%s Completed", dm->id);
+		dmsg_fire(dm, NULL, EV_MSG_COMPLETE, NULL);
+	}
 	if (dm->bounce_id[0] && !dm->d->stopping)
 		deliver_message(dm->d, dm->bounce_id);
 	/* close every group's timer; the last close frees the attempt */
@@ -2485,6 +2868,8 @@ int deliver_new(uv_loop_t *loop, struct config *cfg, struct spool *sp,
 	uv_timer_init(loop, &d->idle_timer);
 	d->idle_timer.data = d;
 	retry_hosts_init(&d->hosts);
+	if (event_runner_new(loop, &d->ev) < 0)
+		log_err("events: out of memory: no event actions");
 	if (IS_ENABLED(CONFIG_ROUTER_DNSLOOKUP)) {
 		char err[256];
 

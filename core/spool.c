@@ -416,8 +416,21 @@ static int spool_scan(int dirfd, char ***names, size_t *n, int ids_only)
 		return -errno;
 	}
 	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
+	for (;;) {
 		char *s;
+
+		errno = 0;
+		if (!(de = readdir(d))) {
+			/* not the end: EOVERFLOW (a 32-bit ino_t/off_t), EIO */
+			if (errno) {
+				int e = errno;
+
+				closedir(d);
+				spool_list_free(v, cnt);
+				return -e;
+			}
+			break;
+		}
 
 		if (de->d_name[0] == '.')
 			continue;
