@@ -158,6 +158,7 @@ struct dgroup {
 	unsigned long ev_seq;		/* a result for another seq is stale */
 	int ev_wait;			/* replies held until an event's result */
 	int banner_seen;
+	int ehlo_fired;			/* smtp:ehlo ran for the reply at hand */
 	int err_no;			/* EVENT_DEFER_ERRNO of the last failure */
 	struct sockaddr_storage cur_ss;	/* the address being connected */
 	size_t cert_depth;		/* tls:cert: the next depth + 1 */
@@ -862,7 +863,7 @@ static void dgroup_fail_conn(struct dgroup *g)
 static void dgroup_replies(struct dgroup *g);
 static void dgroup_tls_input(struct dgroup *g);
 
-/* dgroup_smtp_connect_cb - the result of smtp:connect */
+/* dgroup_smtp_connect_cb - the result of smtp:connect or smtp:ehlo */
 static void dgroup_smtp_connect_cb(void *arg, unsigned long token, const char *result)
 {
 	struct dgroup *g = arg;
@@ -872,8 +873,8 @@ static void dgroup_smtp_connect_cb(void *arg, unsigned long token, const char *r
 	g->ev_wait = 0;
 	if (result[0]) {
 		snprintf(g->error, sizeof(g->error), "%.150s [%s]:%u: closed: the "
-		    "smtp:connect event action said: %.150s", g->host, g->addr, g->port,
-		    result);
+		    "%s event action said: %.150s", g->host, g->addr, g->port,
+		    g->ehlo_fired ? "smtp:ehlo" : "smtp:connect", result);
 		dgroup_fail_conn(g);
 		return;
 	}
@@ -923,6 +924,29 @@ static void dgroup_replies(struct dgroup *g)
 				return;
 			}
 		}
+		if (!g->ehlo_fired && r.code == 250 && smtp_client_awaits_ehlo(&g->c->sc)) {
+			/* smtp:ehlo with the reply; a result closes */
+			char text[SMTP_REPLY_MAX + 1];
+			size_t tl = (size_t)used < sizeof(text) - 1 ? (size_t)used :
+			    sizeof(text) - 1, k;
+
+			memcpy(text, g->in, tl);
+			while (tl && (text[tl - 1] == '\n' || text[tl - 1] == '\r'))
+				tl--;
+			text[tl] = '\0';
+			for (k = 0; k < tl; k++)	/* lines end with \n only */
+				if (text[k] == '\r' && text[k + 1] == '\n') {
+					memmove(text + k, text + k + 1, tl - k);
+					tl--;
+				}
+			g->ehlo_fired = 1;
+			if (dgroup_fire(g, EV_SMTP_EHLO, text, NULL,
+			    dgroup_smtp_connect_cb) == 1) {
+				g->ev_wait = 1;
+				return;
+			}
+		}
+		g->ehlo_fired = 0;
 		g->got_reply = 1;
 		a = smtp_client_reply(&g->c->sc, g->in, (size_t)used);
 		memmove(g->in, g->in + used, g->inlen - (size_t)used);
@@ -1239,7 +1263,7 @@ static void dgroup_connect_cb(uv_connect_t *req, int status)
 	g->inlen = 0;
 	g->greeted = g->transacted = 0;
 	g->c->tls_desc[0] = g->c->cv[0] = '\0';
-	g->banner_seen = g->ev_wait = 0;
+	g->banner_seen = g->ev_wait = g->ehlo_fired = 0;
 	memset(&o, 0, sizeof(o));
 	o.helo_name = m->primary_hostname;
 	o.tls_possible = IS_ENABLED(CONFIG_TLS) && !g->no_tls &&

@@ -1127,6 +1127,11 @@ enum smtp_client_action smtp_client_msg_start(struct smtp_client *c,
 	return sc_txn_pump(c);
 }
 
+int smtp_client_awaits_ehlo(const struct smtp_client *c)
+{
+	return c->state == SC_ST_EHLO;
+}
+
 void smtp_client_reuse(struct smtp_client *c)
 {
 	if (c->state == SC_ST_READY)

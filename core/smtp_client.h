@@ -203,6 +203,8 @@ void smtp_client_output_reset(struct smtp_client *c);
 unsigned smtp_client_caps(const struct smtp_client *c);
 unsigned long long smtp_client_size_limit(const struct smtp_client *c);
 int smtp_client_tls_active(const struct smtp_client *c);
+/* smtp_client_awaits_ehlo - the next reply answers EHLO */
+int smtp_client_awaits_ehlo(const struct smtp_client *c);
 int smtp_client_authenticated(const struct smtp_client *c);
 
 /* smtp_client_timeout - seconds to wait for what comes next, per RFC

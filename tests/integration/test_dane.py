@@ -218,6 +218,44 @@ class DaneDeliverTest(unittest.TestCase):
         self.assertEqual(len(tls.messages()), 1, t.read_log())
         self.assertRegex(t.read_log(), r"%s => bob@d-unus.secure.test .* X=TLS\S+ CV=no" % qid)
 
+    @unittest.skipUnless(enabled("CONFIG_EVENTS_EXEC"), "built without event actions")
+    def test_dane_events(self):
+        import json
+        from test_events import HOOK
+        hdir = tempfile.mkdtemp(prefix="tern-dane-ev-")
+        os.chmod(hdir, 0o777)
+        hook = os.path.join(hdir, "hook.py")
+        with open(hook, "w") as f:
+            f.write(HOOK)
+        os.chmod(hook, 0o755)
+        self.sink("127.0.0.11")
+        self.sink("127.0.0.12")
+        self.sink("127.0.0.13", no_starttls=True)
+        t = self.tern("event_action = %s %s\n" % (hook, hdir))
+
+        def events(name):
+            out = []
+            for f in sorted(os.listdir(hdir)):
+                if f.startswith("ev-"):
+                    e = json.load(open(os.path.join(hdir, f)))
+                    if e["EVENT_NAME"] == name:
+                        out.append(e)
+            return out
+        for rcpt in ("bob@d-ok.secure.test", "bob@d-bad.secure.test",
+                     "bob@d-nost.secure.test", "bob@d-bt.secure.test"):
+            self.send(t, rcpt)
+        # each queue run tries the deferred ones again: the kinds matter
+        fails = sorted({(e["HOST"], e["EVENT_DATA"]) for e in events("dane:fail")})
+        self.assertEqual(fails, [("h-bad.secure.test", "validation-failure"),
+                                 ("h-bt.secure.test", "dnssec-invalid"),
+                                 ("h-nost.secure.test", "starttls-not-supported")])
+        ok = [e for e in events("tcp:close") if e["HOST"] == "h-ok.secure.test"]
+        self.assertEqual([e["TLS_OUT_DANE"] for e in ok], ["yes"])
+        certs_ok = [e for e in events("tls:cert") if e["HOST"] == "h-ok.secure.test"]
+        self.assertEqual(sorted(e["EVENT_DATA"] for e in certs_ok), ["0", "1"])
+        self.assertEqual({e["TLS_OUT_TLSA_USAGE"] for e in certs_ok}, {"8"})   # bit 3
+        self.assertEqual({e["LOOKUP_DNSSEC_AUTHENTICATED"] for e in certs_ok}, {"yes"})
+
     @unittest.skipUnless(enabled("CONFIG_TLS_DANE_PROBE"), "built without the probe")
     def test_probe_reports_the_match(self):
         self.sink("127.0.0.11")

@@ -181,6 +181,19 @@ class EventTest(unittest.TestCase):
         self.assertEqual(t.queue_ids(), [qid])
         self.assertIn("smtp:connect event action said: not this one", t.read_log())
 
+    def test_forced_smtp_ehlo_closes_and_ehlo_has_the_reply(self):
+        sink = self.sink()
+        t = self.tern(sink.port)
+        self.answer("smtp:ehlo", "no thanks")
+        qid = self.send(t)
+        self.assertEqual(sink.messages(), [])
+        self.assertFalse([c for c in sink.commands() if "MAIL" in c.upper()])
+        self.assertIn("smtp:ehlo event action said: no thanks", t.read_log())
+        e = self.events("smtp:ehlo")
+        self.assertEqual(len(e), 1)
+        self.assertTrue(e[0]["EVENT_DATA"].startswith("250"), e[0])
+        self.assertIn("\n250-8BITMIME\n", e[0]["EVENT_DATA"])
+
     def test_hung_flooding_and_failing_hooks_do_not_stop_mail(self):
         sink = self.sink()
         t = self.tern(sink.port)
