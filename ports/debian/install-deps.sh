@@ -7,13 +7,13 @@
 #   kconfig python3-kconfiglib, for the config targets
 #   check  build + cmocka, clang, Kconfig tools and the real peers the
 #          integration tests drive (swaks, aiosmtpd, openssl; nsd, unbound,
-#          ldnsutils and dig for the signed DNS zones)
+#          ldnsutils and dig for the signed DNS zones, sqlite3 for the event hook example)
 # Runs apt-get only when a package is missing; needs root (or sudo) then.
 set -eu
 
 set_build="gcc make libc6-dev pkg-config libuv1-dev libmbedtls-dev libldns-dev"
 set_check="$set_build libcmocka-dev clang libclang-rt-14-dev python3 python3-kconfiglib \
-python3-aiosmtpd swaks openssl procps nsd unbound ldnsutils bind9-dnsutils"
+python3-aiosmtpd swaks openssl procps nsd unbound ldnsutils bind9-dnsutils sqlite3"
 
 case "${1:-build}" in
 kconfig) want="python3 python3-kconfiglib" ;;

@@ -64,8 +64,8 @@ class EventTest(unittest.TestCase):
         self.addCleanup(t.cleanup)
         return t
 
-    def sink(self, **kw):
-        s = Sink(**kw)
+    def sink(self, *args, **kw):
+        s = Sink(*args, **kw)
         self.addCleanup(s.stop)
         return s
 
@@ -210,6 +210,61 @@ class EventTest(unittest.TestCase):
         self.assertIn("killed after 2s (event_timeout)", log)
         self.assertIn("octets more than the 1024 kept", log)
         wait_for(lambda: "exit status 3" in t.read_log(), what="failed hook logged")
+
+    def example(self, name):
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                           "docs", "examples", name)
+        dst = os.path.join(self.hdir, name)
+        with open(src) as f, open(dst, "w") as g:
+            g.write(f.read())
+        os.chmod(dst, 0o755)
+        return dst
+
+    def test_example_sqlite_hook_records_deliveries(self):
+        sink = self.sink("--rcpt-reply", "carol@example.org=550 5.1.1 no such user")
+        hook = self.example("event-sqlite.sh")
+        db = os.path.join(self.hdir, "events.db")
+        t = Tern("[router smarthost]\nhosts = 127.0.0.1:%d\n\n[transport remote_smtp]\n"
+                 "event_action = %s %s\n" % (sink.port, hook, db),
+                 "event_action = %s %s\n" % (hook, db))
+        self.addCleanup(t.cleanup)
+        r = t.sendmail("-odq", "-f", "alice@example.net", "bob@example.org",
+                       "carol@example.org", input=b"Subject: db\n\nbody\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        qid = t.queue_ids()[-1]
+        t.cmd("queue", "run")
+        import sqlite3
+        rows = []
+        def got():
+            nonlocal rows
+            try:
+                c = sqlite3.connect(db)
+                rows = c.execute("SELECT event, message_id, rcpt, data FROM events "
+                                 "WHERE message_id = ? ORDER BY event", (qid,)).fetchall()
+                c.close()
+            except sqlite3.Error:
+                return False
+            return len(rows) == 2
+        wait_for(got, what="two rows in the database")
+        self.assertEqual([(r[0], r[2]) for r in rows],
+                         [("msg:delivery", "bob@example.org"),
+                          ("msg:fail:delivery", "carol@example.org")])
+        self.assertTrue(rows[0][3].startswith("250 "))
+        self.assertIn("550 5.1.1 no such user", rows[1][3])
+
+    def test_example_pin_hook_refuses_a_listed_certificate(self):
+        sink = self.sink(tls_cert=self.chain, tls_key=self.leaf.key_path)
+        hook = self.example("event-pin-refuse.sh")
+        listf = os.path.join(self.hdir, "bad.sha256")
+        with open(listf, "w") as f:
+            f.write("00" * 32 + "\n" + self.leaf.sha256() + "\n")
+        os.chmod(listf, 0o644)
+        t = Tern("[router smarthost]\nhosts = 127.0.0.1:%d\n\n[transport remote_smtp]\n"
+                 "event_action = %s %s\n" % (sink.port, hook, listf))
+        self.addCleanup(t.cleanup)
+        self.send(t)
+        self.assertEqual(sink.messages(), [])
+        self.assertIn("at depth 0 is on the refused list", t.read_log())
 
     @unittest.skipUnless(enabled("CONFIG_EVENTS_LOG"), "built without the event log")
     def test_event_log_gets_json_lines(self):
