@@ -418,8 +418,6 @@ static void dgroup_disconnect(struct dgroup *g)
 	uv_close((uv_handle_t *)&g->c->tcp, dconn_closed_cb);
 }
 
-/* dgroup_host_failed - remember that this host did not work, so that other
- * messages do not try it again before its retry time */
 /* ------------------------------------------------------------ events */
 
 #define DEV_MAX 24
@@ -542,6 +540,32 @@ static int dgroup_fire(struct dgroup *g, enum event_id id, const char *data,
 	return r;
 }
 
+/* dgroup_fire_rcpts - a host event for each recipient still pending */
+static void dgroup_fire_rcpts(struct dgroup *g, enum event_id id, const char *data)
+{
+	struct dev *e;
+	size_t i;
+
+	if (!IS_ENABLED(CONFIG_EVENTS))
+		return;
+	for (i = 0; i < g->n; i++) {
+		if (g->results[i].status != SC_RCPT_PENDING || !(e = calloc(1, sizeof(*e))))
+			continue;
+		dev_group(e, g, data, NULL);
+		dcopy(e->lp, sizeof(e->lp), g->dm->t[g->tix[i]].addr);
+		if (strrchr(e->lp, '@')) {
+			char *at = strrchr(e->lp, '@');
+
+			*at = '\0';
+			dev_add(e, "LOCAL_PART", e->lp);
+			dev_add(e, "DOMAIN", at + 1);
+		}
+		(void)event_fire(g->dm->d->ev, g->dm->cfg, dgroup_action_of(g, id), id,
+		    e->v, e->n, NULL, NULL, 0);
+		free(e);
+	}
+}
+
 /* dgroup_host_failed - remember that this host did not work, so that other
  * messages do not try it again before its retry time; msg:host:defer */
 static void dgroup_host_failed(struct dgroup *g)
@@ -554,6 +578,7 @@ static void dgroup_host_failed(struct dgroup *g)
 		g->err_no = -1;		/* not a system error: a protocol one */
 	(void)dgroup_fire(g, EV_MSG_HOST_DEFER, g->error, NULL, NULL);
 	g->err_no = 0;
+	dgroup_fire_rcpts(g, EV_MSG_RCPT_HOST_DEFER, g->error);
 }
 
 static void dconn_close(struct dconn *c);

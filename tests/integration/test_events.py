@@ -142,6 +142,8 @@ class EventTest(unittest.TestCase):
         self.assertEqual(hd[0]["EVENT_DEFER_ERRNO"], "111")        # ECONNREFUSED
         self.assertIn("refused", hd[0]["EVENT_DATA"])
         self.assertEqual(len(self.events("msg:rcpt:defer")), 1)
+        rh = self.events("msg:rcpt:host:defer")
+        self.assertEqual([(e["LOCAL_PART"], e["DOMAIN"]) for e in rh], [("bob", "example.org")])
         self.assertEqual(len(self.events("msg:defer")), 1)
         self.assertEqual(self.events("msg:complete"), [])
         self.assertEqual(self.events("msg:delivery"), [])
