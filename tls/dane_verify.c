@@ -50,6 +50,7 @@
 
 #define DANE_CHAIN_MAX 16	/* certificates of a chain looked at */
 #define DANE_DEPTH_MAX 10	/* the longest path, leaf at depth 0 */
+#define DANE_WALK_MAX 512	/* paths tried per record at most */
 
 #define DANE_SEL_CERT 0
 #define DANE_SEL_SPKI 1
@@ -73,7 +74,6 @@ struct dane_node {
 	mbedtls_x509_crt crt;
 	int parsed;
 	int depth;		/* on the paths from the leaf; -1: not on them */
-	int below;		/* the node it issued on that path */
 	unsigned have;		/* bit (selector * 2 + mtype - 1): dig is set */
 	unsigned char dig[4][64];
 };
@@ -84,6 +84,8 @@ struct dane_ctx {
 	struct dane_node node[DANE_CHAIN_MAX];
 	size_t n;			/* nodes initialised */
 	int order[DANE_CHAIN_MAX];	/* nodes on the paths, nearest first */
+	/* iss[i][j]: node j issued node i (name and signature) */
+	unsigned char iss[DANE_CHAIN_MAX][DANE_CHAIN_MAX];
 	size_t n_order;
 	unsigned char has512[2][2];	/* [usage - 2][selector] */
 	int fail_level;
@@ -595,6 +597,13 @@ static void dane_paths(struct dane_ctx *c)
 {
 	size_t head = 0, j;
 
+	size_t i0;
+
+	/* every "issued by" pair once: the paths are walked many times */
+	for (i0 = 0; i0 < c->n; i0++)
+		for (j = 1; j < c->n; j++)
+			c->iss[i0][j] = i0 != j && c->node[i0].parsed && c->node[j].parsed &&
+			    dane_issued(&c->node[i0].crt, &c->node[j].crt);
 	c->node[0].depth = 0;
 	c->order[0] = 0;
 	c->n_order = 1;
@@ -606,11 +615,9 @@ static void dane_paths(struct dane_ctx *c)
 		for (j = 1; j < c->n; j++) {
 			struct dane_node *p = &c->node[j];
 
-			if (!p->parsed || p->depth >= 0 ||
-			    !dane_issued(&c->node[i].crt, &p->crt))
+			if (!p->parsed || p->depth >= 0 || !c->iss[i][j])
 				continue;
 			p->depth = c->node[i].depth + 1;
-			p->below = i;
 			c->order[c->n_order++] = (int)j;
 		}
 	}
@@ -676,19 +683,6 @@ static int dane_vrfy_cb(void *arg, mbedtls_x509_crt *crt, int depth,
 	return 0;
 }
 
-/* dane_path_nodes - the path leaf..top into path[]; its length */
-static int dane_path_nodes(const struct dane_ctx *c, int top,
-    int path[DANE_DEPTH_MAX])
-{
-	int m = c->node[top].depth, i = top, d;
-
-	for (d = m; d >= 0; d--) {
-		path[d] = i;
-		i = c->node[i].below;
-	}
-	return m + 1;
-}
-
 /* dane_path_verify - mbedtls_x509_crt_verify of path[0..m) up to trust;
  * 0, or -1 with the reason noted */
 static int dane_path_verify(struct dane_ctx *c, const int *path, int m,
@@ -745,17 +739,17 @@ static int dane_path_dates(struct dane_ctx *c, const int *path, int m,
 	return 0;
 }
 
-/* dane_ta_check - the rules of DANE-TA(2) for the path leaf..a->top and
- * its anchor; 1 (out filled) when they hold, else 0 with the reason
- * noted */
-static int dane_ta_check(struct dane_ctx *c, const struct dane_anchor *a)
+/* dane_ta_check - the rules of DANE-TA(2) for the path path[0..m) (the
+ * leaf up to a->top) and its anchor; 1 (out filled) when they hold,
+ * else 0 with the reason noted */
+static int dane_ta_check(struct dane_ctx *c, const struct dane_anchor *a,
+    const int *path, int m)
 {
 	const mbedtls_x509_crt *leaf = &c->node[0].crt, *trust = a->crt;
-	int path[DANE_DEPTH_MAX], m, vm;
+	int vm;
 	const char *hit;
 	char rec[64], names[DANE_REASON_MAX];
 
-	m = dane_path_nodes(c, a->top, path);
 	/* a bare key: the top of the path is the trust anchor for mbedTLS */
 	vm = m;
 	if (trust == NULL) {
@@ -791,6 +785,73 @@ static int dane_ta_check(struct dane_ctx *c, const struct dane_anchor *a)
 	return 1;
 }
 
+/* a walk over every path up from the leaf (the chain may hold several:
+ * a renewed intermediate next to the old one, cross-signed roots) */
+struct dane_walk {
+	struct dane_ctx *c;
+	const struct dane_tlsa *t;	/* sent: the record looked for */
+	struct dane_anchor a;
+	int *matched;
+	int unsent;			/* the anchor is w->ta or w->key */
+	const mbedtls_x509_crt *ta;
+	mbedtls_pk_context *key;
+	int path[DANE_DEPTH_MAX];
+	int on[DANE_CHAIN_MAX];
+	int budget;
+};
+
+/* dane_walk_top - for an unsent anchor: did it sign the top of path[0..m)? */
+static int dane_walk_top(struct dane_walk *w, int m)
+{
+	struct dane_ctx *c = w->c;
+	mbedtls_x509_crt *top = &c->node[w->path[m - 1]].crt;
+	const char *weak;
+
+	if (w->ta != NULL ? !dane_issued(top, (mbedtls_x509_crt *)w->ta) :
+	    !dane_signed_by(top, w->key))
+		return 0;
+	w->a.top = w->path[m - 1];
+	if (w->ta == NULL && (weak = dane_weak_sig(top, w->key)) != NULL) {
+		DANE_NOTE(c, DANE_FAIL_PATH, "DANE-TA(2): certificate at depth %d %s",
+		    m - 1, weak);
+		return 0;
+	}
+	return dane_ta_check(c, &w->a, w->path, m);
+}
+
+/* dane_walk - path[0..m) is a path up from the leaf: try its anchors,
+ * then every longer path; 1 when one verifies */
+static int dane_walk(struct dane_walk *w, int m)
+{
+	struct dane_ctx *c = w->c;
+	int top = w->path[m - 1];
+	size_t j;
+
+	if (w->unsent && dane_walk_top(w, m))
+		return 1;
+	if (--w->budget <= 0)
+		return 0;
+	for (j = 1; j < c->n; j++) {
+		if (w->on[j] || !c->iss[top][j])
+			continue;
+		if (!w->unsent && dane_matches(c, (int)j, w->t)) {
+			*w->matched = 1;
+			w->a.crt = &c->node[j].crt;
+			w->a.top = top;
+			if (dane_ta_check(c, &w->a, w->path, m))
+				return 1;
+		}
+		if (m >= DANE_DEPTH_MAX)
+			continue;
+		w->on[j] = 1;
+		w->path[m] = (int)j;
+		if (dane_walk(w, m + 1))
+			return 1;
+		w->on[j] = 0;
+	}
+	return 0;
+}
+
 /* dane_try_ee - the DANE-EE(3) records on the leaf; 1 (out filled) when
  * one matches: the leaf's key is the server's, names and dates do not
  * matter (RFC 7672 3.1.1) */
@@ -823,22 +884,20 @@ static int dane_try_ee(struct dane_ctx *c)
 static int dane_try_sent(struct dane_ctx *c, size_t r, int *matched)
 {
 	const struct dane_tlsa *t = &c->in->tlsa[r];
-	struct dane_anchor a;
+	struct dane_walk w;
 	size_t k;
 
-	for (k = 1; k < c->n_order; k++) {
-		int j = c->order[k];
-
-		if (!dane_matches(c, j, t))
-			continue;
-		*matched = 1;
-		a.crt = &c->node[j].crt;
-		a.top = c->node[j].below;
-		a.rec = r;
-		a.sent = 1;
-		if (dane_ta_check(c, &a))
-			return 1;
-	}
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	w.t = t;
+	w.a.rec = r;
+	w.a.sent = 1;
+	w.matched = matched;
+	w.budget = DANE_WALK_MAX;
+	w.path[0] = 0;
+	w.on[0] = 1;
+	if (dane_walk(&w, 1))
+		return 1;
 	/* a trust anchor is an issuer: never the leaf, never a stray */
 	for (k = 0; k < c->n; k++) {
 		if (c->node[k].depth > 0 || !dane_matches(c, (int)k, t))
@@ -865,9 +924,7 @@ static int dane_try_unsent(struct dane_ctx *c, size_t r)
 	struct dane_anchor a = { NULL, 0, 0, 0 };
 	mbedtls_x509_crt ta;
 	mbedtls_pk_context key;
-	const char *weak;
 	int ok = 0, loaded;
-	size_t k;
 
 	a.rec = r;
 	mbedtls_x509_crt_init(&ta);
@@ -884,19 +941,19 @@ static int dane_try_unsent(struct dane_ctx *c, size_t r)
 		    t->selector == DANE_SEL_CERT ? "certificate" : "public key");
 		goto out;
 	}
-	for (k = 0; k < c->n_order && !ok; k++) {
-		mbedtls_x509_crt *top = &c->node[c->order[k]].crt;
+	{
+		struct dane_walk w;
 
-		if (a.crt != NULL ? !dane_issued(top, &ta) :
-		    !dane_signed_by(top, &key))
-			continue;
-		a.top = c->order[k];
-		if (a.crt == NULL && (weak = dane_weak_sig(top, &key)) != NULL) {
-			DANE_NOTE(c, DANE_FAIL_PATH, "DANE-TA(2): certificate at "
-			    "depth %d %s", c->node[a.top].depth, weak);
-			continue;
-		}
-		ok = dane_ta_check(c, &a);
+		memset(&w, 0, sizeof(w));
+		w.c = c;
+		w.a = a;
+		w.unsent = 1;
+		w.ta = a.crt;
+		w.key = &key;
+		w.budget = DANE_WALK_MAX;
+		w.path[0] = 0;
+		w.on[0] = 1;
+		ok = dane_walk(&w, 1);
 	}
 out:
 	mbedtls_pk_free(&key);
