@@ -148,6 +148,30 @@ class EventTest(unittest.TestCase):
         self.assertEqual(self.events("msg:complete"), [])
         self.assertEqual(self.events("msg:delivery"), [])
 
+    def test_tls_fail_connect(self):
+        # implicit TLS towards a server that answers in clear text
+        sink = self.sink()
+        t = self.tern(sink.port, transport_extra="tls_on_connect = true\n")
+        qid = self.send(t)
+        self.assertEqual(sink.messages(), [])
+        ev = self.events("tls:fail:connect")
+        self.assertEqual(len(ev), 1, [e["EVENT_NAME"] for e in self.events()])
+        self.assertTrue(ev[0]["EVENT_DATA"], ev[0])
+        self.assertEqual(ev[0]["HOST_PORT"], str(sink.port))
+        self.assertEqual(len(self.events("msg:host:defer")), 1)
+
+    @unittest.skipUnless(enabled("CONFIG_ROUTER_DNSLOOKUP"), "no MX delivery")
+    def test_dns_fail(self):
+        # no router: MX delivery, and the harness's resolver never answers
+        action = "%s %s" % (self.hook, self.hdir)
+        t = Tern("", "event_action = %s\n" % action)
+        self.addCleanup(t.cleanup)
+        self.send(t)
+        ev = self.events("dns:fail")
+        self.assertEqual(len(ev), 1, [e["EVENT_NAME"] for e in self.events()])
+        self.assertIn("MX lookup for example.org", ev[0]["EVENT_DATA"])
+        self.assertEqual(len(self.events("msg:defer")), 1)
+
     def test_forced_tcp_connect_makes_no_connection(self):
         sink = self.sink()
         t = self.tern(sink.port)
