@@ -17,6 +17,13 @@ override O := $(patsubst %/,%,$(O))
 KCONFIG_CONFIG ?= $(O)/.config
 export KCONFIG_CONFIG
 
+# A cross build's toolchain, library flags and qemu RUNNER, as written by
+# ports/debian/cross-deps.sh (see cross-check below); read before the
+# defaults so that it sets them, and the command line still wins.
+ifneq ($(CROSS_MK),)
+include $(CROSS_MK)
+endif
+
 # Toolchain: CC and AR default to $(CROSS_COMPILE)gcc/ar only when they are
 # make's built-in defaults; anything the user set wins.
 ifeq ($(origin CC),default)
@@ -55,7 +62,11 @@ TERN_CFLAGS := -std=c11 -pedantic -Wall -Wextra -Wshadow -Wstrict-prototypes \
 ifeq ($(WERROR),1)
 TERN_CFLAGS += -Werror
 endif
-TERN_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 \
+# _FILE_OFFSET_BITS=64: on 32-bit targets (mipsel, armhf) readdir() fails
+# with EOVERFLOW on a file system with 64-bit inodes or directory offsets,
+# and files over 2 GiB need it. (Not _TIME_BITS=64: Debian 12's libraries,
+# mbedTLS's ssl session among them, have a 32-bit time_t there.)
+TERN_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 -D_FILE_OFFSET_BITS=64 \
 	-DTERN_VERSION='"$(VERSION)"' \
 	-DTERN_SYSCONFDIR='"$(SYSCONFDIR)"' \
 	-DTERN_LOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
@@ -72,7 +83,8 @@ quiet =
 endif
 
 config_targets := %config menuconfig oldconfig olddefconfig savedefconfig \
-	allnoconfig allyesconfig randconfig help clean distclean deps
+	allnoconfig allyesconfig randconfig help clean distclean deps \
+	cross-deps cross-build cross-check cross-size
 goals := $(if $(MAKECMDGOALS),$(MAKECMDGOALS),all)
 ifneq ($(filter-out $(config_targets),$(goals)),)
 need_config := 1
@@ -223,6 +235,49 @@ size-baseline: $(O)/tern
 	@sh scripts/size.sh $(O)/tern "$(SIZE)" "$(STRIP)" > $(O)/size.baseline
 	@echo "saved $(O)/size.baseline" >&2
 
+# ---------------------------------------------------------------- cross
+
+# make cross-check ARCH=mipsel|armhf|arm64 [CROSS_DEFCONFIG=router]
+# installs the cross compiler, qemu-user and the target's libraries
+# (ports/debian/cross-deps.sh), builds tern and the unit tests for ARCH in
+# $(O)/cross-ARCH and runs the unit tests under qemu-user.
+CROSS_DEFCONFIG ?= router
+cross-o = $(O)/cross-$(ARCH)
+cross-make = $(MAKE) --no-print-directory O=$(cross-o) \
+	KCONFIG_CONFIG=$(cross-o)/.config CROSS_MK=$(abspath $(cross-o))/cross.mk
+.PHONY: cross-deps cross-build cross-check cross-size
+cross-deps:
+	@case "$(ARCH)" in mipsel|armhf|arm64|s390x) ;; *) \
+		echo "usage: make cross-check ARCH=mipsel|armhf|arm64" >&2; exit 2 ;; esac
+	@ports/debian/cross-deps.sh $(ARCH) $(cross-o)
+cross-build: cross-deps
+	+$(Q)$(cross-make) $(CROSS_DEFCONFIG)_defconfig >/dev/null
+	+$(Q)$(cross-make) tests
+cross-check: cross-build
+	+$(Q)$(cross-make) unit-check
+	+$(Q)$(cross-make) cross-smoke
+	+$(Q)$(cross-make) size
+	@echo "cross-check: $(ARCH) ($(CROSS_DEFCONFIG)) passed"
+# make cross-size ARCH=...: text/data/bss and stripped size of tern for
+# each defconfig (CROSS_SIZE_CONFIGS) on ARCH, in $(O)/cross-ARCH/NAME
+CROSS_SIZE_CONFIGS ?= tiny router full
+cross-size: cross-deps
+	+$(Q)for c in $(CROSS_SIZE_CONFIGS); do \
+		$(MAKE) --no-print-directory -s O=$(cross-o)/$$c KCONFIG_CONFIG=$(cross-o)/$$c/.config \
+			CROSS_MK=$(abspath $(cross-o))/cross.mk $${c}_defconfig >/dev/null && \
+		$(MAKE) --no-print-directory -s O=$(cross-o)/$$c KCONFIG_CONFIG=$(cross-o)/$$c/.config \
+			CROSS_MK=$(abspath $(cross-o))/cross.mk all >/dev/null && \
+		printf '%s %s ' $(ARCH) $$c && \
+		$(MAKE) --no-print-directory -s O=$(cross-o)/$$c KCONFIG_CONFIG=$(cross-o)/$$c/.config \
+			CROSS_MK=$(abspath $(cross-o))/cross.mk size || exit 1; \
+	done
+# the binary itself starts under qemu and reads a configuration
+.PHONY: cross-smoke
+cross-smoke: $(O)/tern
+	$(RUNNER) $(O)/tern version
+	@sed -e 's|@RUN_DIR@|$(abspath $(O))/run|g' docs/tern.conf.run > $(O)/smoke.conf
+	$(RUNNER) $(O)/tern -C $(O)/smoke.conf config check
+
 # ---------------------------------------------------------------- misc
 
 .PHONY: clean distclean help FORCE
@@ -240,8 +295,13 @@ help:
 	@echo 'Build:   all (default), install, size, size-baseline, clean, distclean'
 	@echo 'Test:    check (unit, integration, unit again under ASan+UBSan),'
 	@echo '         unit-check, integration-check, sanitize-check, configs-check'
+	@echo 'Cross:   cross-check ARCH=mipsel|armhf|arm64 (deps, build, unit tests'
+	@echo '         under qemu-user, size; in $(O)/cross-ARCH) CROSS_DEFCONFIG=,'
+	@echo '         cross-size ARCH=... (size of tiny, router, full on ARCH)'
 	@echo 'Run:     run (tern serve on 127.0.0.1:2525, spool under $(O)/run)'
 	@echo 'Vars:    O= KCONFIG_CONFIG= CROSS_COMPILE= CC= CFLAGS= CPPFLAGS= LDFLAGS='
 	@echo '         LDLIBS= EXTRA_CFLAGS= PKG_CONFIG= PYTHON= V=1 WERROR=0 RUNNER='
 	@echo '         DESTDIR= PREFIX= SYSCONFDIR= MBEDTLS_LIBS= LIBUV_LIBS= LDNS_LIBS='
 .SECONDARY:
+# benchmarks beside Postfix, Exim, OpenSMTPD (root, network, minutes; not in check)
+bench: FORCE ; sh bench/run.sh

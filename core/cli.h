@@ -45,6 +45,19 @@ static inline int cmd_sendmail(struct cli *cli, int argc, char **argv)
 { (void)cli; (void)argc; (void)argv; return EX_UNAVAILABLE_; }
 #endif
 
+/* cmd_config_uci - `tern config from-uci [FILE]` (CONFIG_UCI); argv[0]
+ * is "from-uci" */
+#ifdef CONFIG_UCI
+int cmd_config_uci(int argc, char **argv);
+#else
+static inline int cmd_config_uci(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	fprintf(stderr, "tern: config from-uci is not in this build (CONFIG_UCI)\n");
+	return EX_UNAVAILABLE_;
+}
+#endif
+
 /* cmd_dane - `tern dane verify|probe` (CONFIG_TLS_DANE) */
 #ifdef CONFIG_TLS_DANE
 int cmd_dane(struct cli *cli, int argc, char **argv);

@@ -12,8 +12,10 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 {
 	struct config *cfg;
 
+	if (argc >= 2 && strcmp(argv[1], "from-uci") == 0)
+		return cmd_config_uci(argc - 1, argv + 1);
 	if (argc != 2 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "show") != 0)) {
-		fprintf(stderr, "usage: tern [-C FILE] config check|show\n");
+		fprintf(stderr, "usage: tern [-C FILE] config check|show | from-uci [FILE]\n");
 		return EX_USAGE_;
 	}
 	cfg = cli_config_load(cli);

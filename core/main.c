@@ -36,7 +36,7 @@ static void cli_usage(FILE *f)
 	    "       tern [-C FILE] send [-odb|-odi|-odq] [-f SENDER] [-F NAME] [-t] [-i] [RCPT...]\n"
 	    "       tern [-C FILE] queue [list] | run | remove ID...\n"
 	    "       tern [-C FILE] route ADDRESS...\n"
-	    "       tern [-C FILE] config check|show\n"
+	    "       tern [-C FILE] config check|show | from-uci [FILE]\n"
 	    "       tern dane verify --name NAME... --tlsa \"U S M HEX\"... --chain FILE.pem [--time T]\n"
 	    "       tern [-C FILE] dane probe HOST [PORT]\n"
 	    "       tern version [-v]\n"

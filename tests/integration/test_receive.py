@@ -426,8 +426,9 @@ class LocalUserTest(unittest.TestCase):
         os.chmod(self.t.conf, 0o644)
         link = os.path.join(self.t.dir, "sendmail")
         os.symlink(harness.TERN, link)
-        self.argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                     link, "-C", self.t.conf]
+        # (a cross build runs under harness.RUNNER, qemu-user)
+        self.argv = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+                     + harness.RUNNER + [link, "-C", self.t.conf])
 
     def run_as_nobody(self, *args, input=b"Subject: from nobody\n\nhello\n.line\n"):
         r = subprocess.run(self.argv + list(args), input=input, capture_output=True,

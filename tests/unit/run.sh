@@ -4,9 +4,12 @@
 #   run.sh "RUNNER" PROGRAM...
 runner=$1
 shift
+# a program that hangs (under qemu-user, say) fails instead of stalling CI
+tmo=""
+command -v timeout >/dev/null 2>&1 && tmo="timeout -k 10 ${UNIT_TIMEOUT:-300}"
 pass=0 fail=0 failed=""
 for t in "$@"; do
-	if $runner "$t" 2>&1; then
+	if $tmo $runner "$t" 2>&1; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))

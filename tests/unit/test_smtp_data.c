@@ -363,7 +363,7 @@ static struct result ref_decode(const char *in, size_t len)
 static void test_random(void **state)
 {
 	static const char alphabet[] = "\r\n.a\0\x80";
-	unsigned long seed = 12345;
+	uint64_t seed = 12345;	/* 64-bit LCG: unsigned long is 32 bits on mipsel, armhf */
 	char in[80];
 	int round;
 
@@ -372,10 +372,10 @@ static void test_random(void **state)
 		size_t n, i, k, cut[4];
 		struct result one, ref, other;
 
-		seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 		n = (seed >> 33) % 60;
 		for (i = 0; i < n; i++) {
-			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 			in[i] = alphabet[(seed >> 33) % 6];
 		}
 		memcpy(in + n, "\r\n.\r\nZ", 6);
@@ -384,7 +384,7 @@ static void test_random(void **state)
 		ref = ref_decode(in, n);
 		assert_same(&one, &ref, "reference");
 		for (k = 0; k < 4; k++) {
-			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 			cut[k] = (seed >> 33) % (n + 1);
 		}
 		for (k = 1; k < 4; k++) {	/* sort the cuts */
