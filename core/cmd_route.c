@@ -19,6 +19,7 @@
 
 #include "core/cli.h"
 #include "core/config.h"
+#include "core/hostlist.h"
 #include "core/kconfig.h"
 #include "core/router.h"
 #include "core/submit.h"
@@ -29,6 +30,7 @@ struct route_ctx {
 	int failed;
 	uv_loop_t loop;
 	struct dns_resolver *dns;
+	const struct config_transport *tr;	/* of the address at hand */
 };
 
 /* What `tern route` keeps of one answer (the result is only lent to the
@@ -124,6 +126,25 @@ static void route_host(struct route_ctx *c, const char *host, unsigned port)
 	printf("\n");
 	secure = (aaaa.n || a.n) && (!aaaa.n || aaaa.sec == DNS_SEC_SECURE) &&
 	    (!a.n || a.sec == DNS_SEC_SECURE);
+	{
+		const char *self = c->cfg->main.primary_hostname;
+		int req = c->tr && c->tr->hosts_require_dane &&
+		    hostlist_match(c->tr->hosts_require_dane, host, NULL, self);
+		int try = req || (c->tr && c->tr->hosts_try_dane &&
+		    hostlist_match(c->tr->hosts_try_dane, host, NULL, self));
+
+		if (!try) {
+			printf("      TLSA: not looked up (not in hosts_try_dane)\n"
+			    "      TLS policy: opportunistic TLS, no DANE\n");
+			return;
+		}
+		if (req && !secure) {
+			printf("      TLSA: not looked up (the address lookup was not secure)\n"
+			    "      TLS policy: deferred: hosts_require_dane and no DANE "
+			    "possible\n");
+			return;
+		}
+	}
 	if (!secure) {
 		printf("      TLSA: not looked up (the address lookup was not secure)\n"
 		    "      TLS policy: opportunistic TLS, no DANE\n");
@@ -256,6 +277,7 @@ static void route_cb(void *arg, const char *addr, const char *why)
 	    rc.kind == ROUTER_MX ? "dnslookup" : "manualroute");
 	if (rc.transport)
 		printf("  transport: %s, port %lld\n", rc.transport->name, rc.transport->port);
+	c->tr = rc.transport;
 	if (rc.kind == ROUTER_MX) {
 		if (c->dns)
 			route_mx(c, router_domain(addr),

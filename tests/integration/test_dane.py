@@ -218,6 +218,20 @@ class DaneDeliverTest(unittest.TestCase):
         self.assertEqual(len(tls.messages()), 1, t.read_log())
         self.assertRegex(t.read_log(), r"%s => bob@d-unus.secure.test .* X=TLS\S+ CV=no" % qid)
 
+    def test_hosts_try_dane_excludes_a_host(self):
+        sink = self.sink("127.0.0.11")
+        t = self.tern("hosts_try_dane = !h-ok.secure.test : *\n")
+        r = t.cmd("route", "bob@d-ok.secure.test")
+        self.assertIn("TLSA: not looked up (not in hosts_try_dane)", r.stdout)
+        qid = self.send(t, "bob@d-ok.secure.test")
+        self.assertEqual(len(sink.messages()), 1, t.read_log())
+        self.assertRegex(t.read_log(), r"%s => bob@d-ok.secure.test .* X=TLS\S+ CV=no" % qid)
+        # and the default looks them up
+        t.write_config("[transport remote_smtp]\nport = %d\n" % self.port,
+                       "dns_servers = %s\n" % self.dns.resolver)
+        r = t.cmd("route", "bob@d-ok.secure.test")
+        self.assertIn("TLS policy: DANE", r.stdout)
+
     @unittest.skipUnless(enabled("CONFIG_EVENTS_EXEC"), "built without event actions")
     def test_dane_events(self):
         import json
