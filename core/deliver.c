@@ -1622,6 +1622,9 @@ static void dgroup_connect(struct dgroup *g)
 	g->c->all_next = g->dm->d->conns;
 	g->dm->d->conns = g->c;
 	uv_tcp_init(g->dm->d->loop, &g->c->tcp);
+	/* SMTP is request-reply: Nagle plus delayed ACK would hold every
+	 * pipelined batch and the end of data for ~40 ms */
+	(void)uv_tcp_nodelay(&g->c->tcp, 1);
 	g->c->tcp.data = g->c;
 	g->tcp_open = 1;
 	g->reused = 0;

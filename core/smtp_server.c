@@ -42,7 +42,7 @@
 #include "tls/tls.h"
 #include "core/hostlist.h"
 
-#define SMTP_IN_MAX (64 * 1024)		/* input buffered at most */
+#define SMTP_IN_MAX (16 * 1024)		/* input buffered at most (per session) */
 #define SMTP_DBUF_MAX (64 * 1024)	/* decoded data per buffer */
 #define SMTP_DATA_CHUNK (32 * 1024)	/* write when this much is decoded */
 #define SMTP_OUT_PENDING_MAX (64 * 1024)
