@@ -40,7 +40,6 @@
 
 /* what the probe keeps of one DNS answer (the result is lent) */
 struct probe_answer {
-	int done;
 	enum dns_status status;
 	enum dns_sec sec;
 	char error[160];
@@ -96,7 +95,6 @@ static void probe_answer_cb(void *arg, const struct dns_result *res)
 	struct probe_answer *a = arg;
 	size_t i, total = 0, off = 0;
 
-	a->done = 1;
 	a->status = res->status;
 	a->sec = res->sec;
 	a->null_mx = res->null_mx;
@@ -133,13 +131,10 @@ static void probe_ask(struct probe *p, const char *name, int type,
     struct probe_answer *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (dns_lookup(p->dns, name, type, probe_answer_cb, a, NULL) < 0) {
+	if (dns_lookup_wait(p->dns, &p->loop, name, type, probe_answer_cb, a) < 0) {
 		a->status = DNS_ST_TEMPFAIL;
 		snprintf(a->error, sizeof(a->error), "cannot start the lookup");
-		return;
 	}
-	while (!a->done)
-		uv_run(&p->loop, UV_RUN_ONCE);
 }
 
 static const char *probe_state(const struct probe_answer *a)

@@ -36,7 +36,6 @@ struct route_ctx {
 /* What `tern route` keeps of one answer (the result is only lent to the
  * callback). */
 struct route_answer {
-	int done;
 	enum dns_status status;
 	enum dns_sec sec;
 	char error[160];
@@ -52,7 +51,6 @@ static void route_answer_cb(void *arg, const struct dns_result *res)
 	struct route_answer *a = arg;
 	size_t i;
 
-	a->done = 1;
 	a->status = res->status;
 	a->sec = res->sec;
 	a->null_mx = res->null_mx;
@@ -84,13 +82,10 @@ static void route_ask(struct route_ctx *c, const char *name, int type,
     struct route_answer *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (dns_lookup(c->dns, name, type, route_answer_cb, a, NULL) < 0) {
+	if (dns_lookup_wait(c->dns, &c->loop, name, type, route_answer_cb, a) < 0) {
 		a->status = DNS_ST_TEMPFAIL;
 		snprintf(a->error, sizeof(a->error), "cannot start the lookup");
-		return;
 	}
-	while (!a->done)
-		uv_run(&c->loop, UV_RUN_ONCE);
 }
 
 static const char *route_state(const struct route_answer *a)

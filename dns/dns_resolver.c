@@ -648,3 +648,31 @@ void dns_resolver_free(struct dns_resolver *r)
 	else
 		r->freeing = 2;
 }
+
+/* the caller's callback and whether it ran (dns_lookup_wait) */
+struct dns_wait {
+	dns_lookup_cb cb;
+	void *arg;
+	int done;
+};
+
+static void dns_wait_cb(void *arg, const struct dns_result *res)
+{
+	struct dns_wait *w = arg;
+
+	w->cb(w->arg, res);
+	w->done = 1;
+}
+
+int dns_lookup_wait(struct dns_resolver *r, uv_loop_t *loop, const char *name,
+    int type, dns_lookup_cb cb, void *arg)
+{
+	struct dns_wait w = { cb, arg, 0 };
+	int e = dns_lookup(r, name, type, dns_wait_cb, &w, NULL);
+
+	if (e < 0)
+		return e;
+	while (!w.done)
+		uv_run(loop, UV_RUN_ONCE);
+	return 0;
+}

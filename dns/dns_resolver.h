@@ -39,6 +39,11 @@ void dns_resolver_describe(const struct dns_resolver *r, char *buf, size_t len);
 int dns_lookup(struct dns_resolver *r, const char *name, int type,
     dns_lookup_cb cb, void *arg, struct dns_lookup **out);
 void dns_lookup_cancel(struct dns_lookup *q);
+/* dns_lookup_wait - dns_lookup, then run loop (the resolver's) until cb
+ * has been called: for command-line tools, which may block. 0, or the
+ * error of dns_lookup (cb not called). */
+int dns_lookup_wait(struct dns_resolver *r, uv_loop_t *loop, const char *name,
+    int type, dns_lookup_cb cb, void *arg);
 
 #else
 static inline int dns_resolver_new(uv_loop_t *loop, struct config *cfg,
@@ -52,6 +57,9 @@ static inline int dns_lookup(struct dns_resolver *r, const char *name, int type,
     dns_lookup_cb cb, void *arg, struct dns_lookup **out)
 { (void)r; (void)name; (void)type; (void)cb; (void)arg; if (out) *out = NULL; return -1; }
 static inline void dns_lookup_cancel(struct dns_lookup *q) { (void)q; }
+static inline int dns_lookup_wait(struct dns_resolver *r, uv_loop_t *loop,
+    const char *name, int type, dns_lookup_cb cb, void *arg)
+{ (void)r; (void)loop; (void)name; (void)type; (void)cb; (void)arg; return -1; }
 #endif
 
 #endif
