@@ -69,6 +69,10 @@ static int queue_open(struct cli *cli, struct config **cfg, struct spool **sp)
 	*cfg = cli_config_load(cli);
 	if (!*cfg)
 		return EX_CONFIG_;
+	if ((r = spool_owner_become((*cfg)->main.spool_directory)) < 0) {
+		fprintf(stderr, "tern: cannot act as the spool's owner: %s\n", strerror(-r));
+		return EX_OSERR_;
+	}
 	r = spool_open((*cfg)->main.spool_directory, 0, sp, err, sizeof(err));
 	if (r == -ENOENT) {
 		/* no spool yet: an empty queue */
@@ -203,7 +207,8 @@ int queue_deliver(const struct config *cfgc, char *const *ids, size_t n)
 	size_t i;
 	int r;
 
-	if ((r = spool_open(cfg->main.spool_directory, 0, &sp, err, sizeof(err))) < 0) {
+	if ((r = spool_owner_become(cfg->main.spool_directory)) < 0 ||
+	    (r = spool_open(cfg->main.spool_directory, 0, &sp, err, sizeof(err))) < 0) {
 		if (r == -ENOENT)
 			return EXIT_OK;	/* no spool: nothing queued */
 		fprintf(stderr, "tern: %s\n", err);

@@ -96,9 +96,13 @@ static int send_spool_open(const struct config *cfg, struct spool **sp,
     int quiet_eacces)
 {
 	char err[512];
-	int r = spool_open(cfg->main.spool_directory, geteuid() == 0, sp,
-	    err, sizeof(err));
+	int r = spool_owner_become(cfg->main.spool_directory);
 
+	if (r < 0) {
+		fprintf(stderr, "tern: cannot act as the spool's owner: %s\n", strerror(-r));
+		return EX_TEMPFAIL_;
+	}
+	r = spool_open(cfg->main.spool_directory, geteuid() == 0, sp, err, sizeof(err));
 	if (r == 0)
 		return EXIT_OK;
 	if (quiet_eacces && (r == -EACCES || (r == -ENOENT && geteuid() != 0)))

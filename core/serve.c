@@ -33,6 +33,7 @@
 #include "core/log.h"
 #include "core/smtp_server.h"
 #include "core/spool.h"
+#include "ports/port.h"
 #include "tls/tls.h"
 
 struct serve {
@@ -202,6 +203,44 @@ static void serve_log_counters(void)
 	log_info("counters: %s", buf);
 }
 
+/* serve_drop - started as root, the listeners bound: the spool (and
+ * the log file) become user's and the process becomes user, for good.
+ * 0, or -1 (logged) when that failed and the daemon must stop. */
+static int serve_drop(struct serve *s)
+{
+	const struct config_main *m = &s->cfg->main;
+	char err[512];
+	long uid = -1, gid = -1;
+	int r;
+
+	if (geteuid() != 0)
+		return 0;	/* started unprivileged (systemd User=) */
+	if (!m->user[0] || strcmp(m->user, "root") == 0) {
+		log_warn("running as root (user = %s): set user to an unprivileged "
+		    "account", m->user[0] ? m->user : "\"\"");
+		return 0;
+	}
+	if (port_user_lookup(m->user, &uid, &gid) < 0 || uid == 0) {
+		log_warn("user %s %s: still running as root; create the account "
+		    "(useradd --system --no-create-home %s) or set user", m->user,
+		    uid == 0 ? "is root" : "does not exist", m->user);
+		return 0;
+	}
+	if ((r = port_chown_tree(m->spool_directory, uid, gid, err, sizeof(err))) < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (m->log_file[0] == '/' && chown(m->log_file, (uid_t)uid, (gid_t)gid) < 0)
+		log_warn("cannot give the log %s to %s: %s (reopening it after a "
+		    "rotation may fail)", m->log_file, m->user, strerror(errno));
+	if ((r = port_become(uid, gid)) < 0) {
+		log_err("cannot become %s: %s", m->user, strerror(-r));
+		return -1;
+	}
+	log_info("running as %s (uid %ld)", m->user, uid);
+	return 0;
+}
+
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
 	struct serve s;
@@ -281,6 +320,13 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		serve_stop(&s);
 		uv_run(&s.loop, UV_RUN_DEFAULT);
 		rc = EX_UNAVAILABLE_;
+		goto out_loop;
+	}
+	if (serve_drop(&s) < 0) {
+		s.stop_signal = SIGTERM;
+		serve_stop(&s);
+		uv_run(&s.loop, UV_RUN_DEFAULT);
+		rc = EX_OSERR_;
 		goto out_loop;
 	}
 	/* messages renamed into queue/ by sendmail and tern send */

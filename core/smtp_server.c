@@ -1154,9 +1154,19 @@ void smtp_server_reload(struct smtp_server *srv, struct config *cfg)
 {
 	config_release(srv->cfg);
 	srv->cfg = config_hold(cfg);
-	/* a renewed certificate is used by the next connections */
-	srv_tls_release(srv->tls);
-	srv->tls = srv_tls_load(cfg);
+	/* a renewed certificate is used by the next connections; one that
+	 * does not load (or that the unprivileged daemon may not read) leaves
+	 * the old one in use */
+	{
+		struct srv_tls *t = srv_tls_load(cfg);
+
+		if (t || !cfg->main.tls_certificate || !cfg->main.tls_certificate[0]) {
+			srv_tls_release(srv->tls);
+			srv->tls = t;
+		} else if (srv->tls) {
+			log_warn("STARTTLS goes on with the certificate loaded before");
+		}
+	}
 }
 
 unsigned smtp_server_sessions(const struct smtp_server *srv)

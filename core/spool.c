@@ -12,6 +12,7 @@
  * rename after its data was synced.
  */
 #include "core/spool.h"
+#include "ports/port.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -99,6 +100,15 @@ static int spool_opendir_at(int at, const char *name, int create)
 }
 
 /* ------------------------------------------------------------ open */
+
+int spool_owner_become(const char *dir)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(dir, &st) < 0 || st.st_uid == 0)
+		return 0;
+	return port_become((long)st.st_uid, (long)st.st_gid);
+}
 
 int spool_open(const char *dir, int create, struct spool **out,
     char *err, size_t errlen)

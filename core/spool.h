@@ -55,6 +55,12 @@ struct spool_msg {
 };
 
 /* spool_open - open (create: and make) the spool directory */
+/* spool_owner_become - a command run as root acts as the owner of an
+ * existing spool that is not root's (the account tern serve runs as), so
+ * that the files it writes stay the daemon's: 0, or -errno when it cannot
+ * (then it must not touch the spool) */
+int spool_owner_become(const char *dir);
+
 int spool_open(const char *dir, int create, struct spool **out,
     char *err, size_t errlen);
 void spool_close(struct spool *sp);

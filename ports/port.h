@@ -20,4 +20,15 @@ void port_user_name(long uid, char *buf, unsigned len);
  * live server answers on it, -ENOTSOCK when it is not a socket */
 int port_socket_claim(const char *path);
 
+/* port_user_lookup - uid and gid of a login name; 0, or -ENOENT */
+int port_user_lookup(const char *name, long *uid, long *gid);
+/* port_chown_tree - give path and everything below it (not following
+ * symbolic links) to uid:gid; 0 or -errno with err set */
+int port_chown_tree(const char *path, long uid, long gid, char *err,
+    unsigned errlen);
+/* port_become - drop every privilege for good: supplementary groups,
+ * gid, uid (real, effective, saved); 0, or -errno (then nothing must go
+ * on: the caller stops) */
+int port_become(long uid, long gid);
+
 #endif

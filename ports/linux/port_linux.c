@@ -1,11 +1,14 @@
 /*
  * port_linux.c - Linux (glibc or musl) specifics for port.h: paths, the
- * peer credentials of a Unix socket (SO_PEERCRED), user names.
+ * peer credentials of a Unix socket (SO_PEERCRED), user names, and the
+ * privilege drop of the daemon (spool ownership, setgroups/setgid/setuid).
  */
 #define _GNU_SOURCE 1	/* struct ucred, SO_PEERCRED: Linux-only by nature */
 #include "ports/port.h"
 
 #include <errno.h>
+#include <ftw.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,4 +73,54 @@ int port_socket_claim(const char *path)
 	if (r == 0)
 		return -EADDRINUSE;
 	return unlink(path) < 0 ? -errno : 0;
+}
+
+int port_user_lookup(const char *name, long *uid, long *gid)
+{
+	const struct passwd *pw = name && name[0] ? getpwnam(name) : NULL;
+
+	if (!pw)
+		return -ENOENT;
+	*uid = (long)pw->pw_uid;
+	*gid = (long)pw->pw_gid;
+	return 0;
+}
+
+/* nftw has no user argument: the owner goes through these */
+static uid_t port_tree_uid;
+static gid_t port_tree_gid;
+
+static int port_chown_one(const char *p, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	(void)type;
+	(void)ftw;
+	if (st->st_uid == port_tree_uid && st->st_gid == port_tree_gid)
+		return 0;
+	return lchown(p, port_tree_uid, port_tree_gid) < 0 ? -1 : 0;
+}
+
+int port_chown_tree(const char *path, long uid, long gid, char *err,
+    unsigned errlen)
+{
+	port_tree_uid = (uid_t)uid;
+	port_tree_gid = (gid_t)gid;
+	if (nftw(path, port_chown_one, 16, FTW_PHYS) != 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot give %s to uid %ld: %s", path, uid,
+		    strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int port_become(long uid, long gid)
+{
+	if (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0 || setuid((uid_t)uid) < 0)
+		return -errno;
+	/* a root that can come back is not dropped */
+	if (uid != 0 && (setuid(0) == 0 || geteuid() == 0))
+		return -EPERM;
+	return 0;
 }

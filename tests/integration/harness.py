@@ -146,7 +146,9 @@ class Tern:
         self.write_config(config, main_extra)
 
     def default_main(self, main_extra=""):
-        lines = ["primary_hostname = tern.test",
+        # the tests run as root, in private temporary directories: serve
+        # stays root (test_privs.py covers the drop to an account)
+        lines = ["primary_hostname = tern.test", "user = root",
                  "spool_directory = %s" % self.spool,
                  "log_file = %s" % self.log]
         if enabled("CONFIG_DNS") and "dns_servers" not in main_extra:

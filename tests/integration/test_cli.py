@@ -83,7 +83,7 @@ class ServeTest(unittest.TestCase):
     def test_start_and_sigterm(self):
         self.t.serve()
         log = self.t.read_log()
-        self.assertRegex(log, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d tern .* daemon started: pid %d"
+        self.assertRegex(log, r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d tern .* daemon started: pid %d"
                          % self.t.proc.pid)
         self.assertEqual(self.t.stop(signal.SIGTERM), 0)
         self.assertIn("SIGTERM received: stopping", self.t.read_log())
