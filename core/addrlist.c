@@ -4,6 +4,8 @@
 #include "core/addrlist.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,4 +147,18 @@ char *addrlist_format(const struct addrlist *al, char *buf, size_t len)
 		off += (size_t)w;
 	}
 	return buf;
+}
+
+void addr_sockaddr(struct sockaddr_storage *ss, int family, const void *bytes,
+    unsigned port)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)family;
+	if (family == AF_INET) {
+		memcpy(&((struct sockaddr_in *)ss)->sin_addr, bytes, 4);
+		((struct sockaddr_in *)ss)->sin_port = htons((unsigned short)port);
+	} else {
+		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, bytes, 16);
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((unsigned short)port);
+	}
 }

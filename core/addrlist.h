@@ -28,6 +28,12 @@ struct addrlist *addrlist_parse(const char *text, unsigned default_port,
     char *err, size_t errlen);
 void addrlist_free(struct addrlist *al);
 /* addrlist_format - "host:port, [v6]:port" into buf; returns buf */
+/* addr_sockaddr - ss = the IPv4 (family AF_INET, 4 octets) or IPv6
+ * (AF_INET6, 16 octets) address in network order, with port */
+struct sockaddr_storage;
+void addr_sockaddr(struct sockaddr_storage *ss, int family, const void *bytes,
+    unsigned port);
+
 char *addrlist_format(const struct addrlist *al, char *buf, size_t len);
 
 #endif

@@ -28,6 +28,7 @@
 
 #include <uv.h>
 
+#include "core/addrlist.h"
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/smtp_reply.h"
@@ -77,17 +78,8 @@ static void probe_answer_free(struct probe_answer *a)
 
 static void probe_addr_add(struct probe_answer *a, int family, const void *bytes)
 {
-	struct sockaddr_storage *ss;
-
-	if (a->n_addr >= PROBE_ADDRS_MAX)
-		return;
-	ss = &a->addr[a->n_addr++];
-	memset(ss, 0, sizeof(*ss));
-	ss->ss_family = (sa_family_t)family;
-	if (family == AF_INET)
-		memcpy(&((struct sockaddr_in *)ss)->sin_addr, bytes, 4);
-	else
-		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, bytes, 16);
+	if (a->n_addr < PROBE_ADDRS_MAX)
+		addr_sockaddr(&a->addr[a->n_addr++], family, bytes, 0);
 }
 
 static void probe_answer_cb(void *arg, const struct dns_result *res)

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/addrlist.h"
 #include "core/bounce.h"
 #include "core/config.h"
 #include "core/counters.h"
@@ -1644,17 +1645,8 @@ static void dgroup_connect(struct dgroup *g)
 /* dgroup_add_addr - one address to try for the current host */
 static void dgroup_add_addr(struct dgroup *g, int family, const void *bytes)
 {
-	struct sockaddr_storage *ss;
-
-	if (g->n_addrs >= DELIVER_ADDRS_MAX)
-		return;
-	ss = &g->addrs[g->n_addrs++];
-	memset(ss, 0, sizeof(*ss));
-	ss->ss_family = (sa_family_t)family;
-	if (family == AF_INET)
-		memcpy(&((struct sockaddr_in *)ss)->sin_addr, bytes, 4);
-	else
-		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, bytes, 16);
+	if (g->n_addrs < DELIVER_ADDRS_MAX)
+		addr_sockaddr(&g->addrs[g->n_addrs++], family, bytes, 0);
 }
 
 static void dgroup_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
