@@ -183,6 +183,9 @@ ccdir=/usr/$triplet
 	echo "export PKG_CONFIG_LIBDIR := $pcdir"
 	echo "export PKG_CONFIG_PATH :="
 	echo "export PKG_CONFIG_SYSROOT_DIR := $sysroot"
+	# GNU make before 4.4 does not hand exported variables to $(shell),
+	# where the Makefile calls pkg-config: name them on its command line
+	echo "PKG_CONFIG := env PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH= PKG_CONFIG_SYSROOT_DIR=$sysroot pkg-config"
 	if [ -n "$sysroot" ]; then
 		echo "CPPFLAGS := -I$sysroot/usr/include -I$sysroot/usr/include/$triplet"
 		echo "LDFLAGS := -L$libdir -Wl,-rpath-link=$libdir"
@@ -191,6 +194,7 @@ ccdir=/usr/$triplet
 	# so must libc.so.6: with multiarch, /usr/lib/TRIPLET has libc6:ARCH
 	# too, a newer build, and a loader and libc of two builds hang in
 	# fork(). LD_LIBRARY_PATH puts the cross libc first.
+	echo "QEMU := $qemu"
 	echo "RUNNER := $qemu -L $ccdir -E LD_LIBRARY_PATH=$ccdir/lib:$libdir"
 } > "$out/cross.mk.tmp"
 mv "$out/cross.mk.tmp" "$out/cross.mk"
