@@ -297,6 +297,14 @@ cross-smoke: $(O)/tern
 
 # ---------------------------------------------------------------- misc
 
+# make dist: the release tarball the ports/ recipes fetch
+# (tern-VERSION.tar.gz of the committed tree, top directory tern-VERSION/)
+.PHONY: dist
+dist:
+	@mkdir -p $(O)
+	git archive --format=tar.gz --prefix=tern-$(VERSION)/ -o $(O)/tern-$(VERSION).tar.gz HEAD
+	@echo "$(O)/tern-$(VERSION).tar.gz: sha256 $$(sha256sum < $(O)/tern-$(VERSION).tar.gz | cut -d' ' -f1)"
+
 .PHONY: clean distclean help FORCE
 FORCE:
 clean:
@@ -314,7 +322,9 @@ help:
 	@echo '         unit-check, integration-check, sanitize-check, valgrind-check, configs-check'
 	@echo 'Cross:   cross-check ARCH=mipsel|armhf|arm64 (deps, build, unit tests'
 	@echo '         under qemu-user, size; in $(O)/cross-ARCH) CROSS_DEFCONFIG=,'
-	@echo '         cross-size ARCH=... (size of tiny, router, full on ARCH)'
+	@echo '         cross-size ARCH=... (size of tiny, router, full on ARCH),'
+	@echo '         cross-static ARCH=... (router + CONFIG_STATIC under a bare qemu)'
+	@echo 'Release: dist (tern-VERSION.tar.gz of HEAD, for the ports/ recipes)'
 	@echo 'Run:     run (tern serve on 127.0.0.1:2525, spool under $(O)/run)'
 	@echo 'Vars:    O= KCONFIG_CONFIG= CROSS_COMPILE= CC= CFLAGS= CPPFLAGS= LDFLAGS='
 	@echo '         LDLIBS= EXTRA_CFLAGS= PKG_CONFIG= PYTHON= V=1 WERROR=0 RUNNER='
