@@ -5,6 +5,8 @@
 ################################################################################
 
 TERN_VERSION = 0.1.0
+# tern-$(TERN_VERSION).tar.gz is `make dist` of a release tag; site and
+# license are filled in when the project publishes one (no release yet)
 TERN_SITE = https://example.org/tern/releases
 # or, from a checkout: TERN_OVERRIDE_SRCDIR = /path/to/tern in local.mk
 TERN_LICENSE =
