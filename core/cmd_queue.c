@@ -69,8 +69,15 @@ static int queue_open(struct cli *cli, struct config **cfg, struct spool **sp)
 	*cfg = cli_config_load(cli);
 	if (!*cfg)
 		return EX_CONFIG_;
+	if ((r = spool_owner_check((*cfg)->main.spool_directory, (*cfg)->main.user, err,
+	    sizeof(err))) < 0) {
+		fprintf(stderr, "tern: %s\n", err);
+		config_release(*cfg);
+		return EX_NOPERM_;
+	}
 	if ((r = spool_owner_become((*cfg)->main.spool_directory)) < 0) {
 		fprintf(stderr, "tern: cannot act as the spool's owner: %s\n", strerror(-r));
+		config_release(*cfg);
 		return EX_OSERR_;
 	}
 	r = spool_open((*cfg)->main.spool_directory, 0, sp, err, sizeof(err));
@@ -207,6 +214,11 @@ int queue_deliver(const struct config *cfgc, char *const *ids, size_t n)
 	size_t i;
 	int r;
 
+	if ((r = spool_owner_check(cfg->main.spool_directory, cfg->main.user, err,
+	    sizeof(err))) < 0) {
+		fprintf(stderr, "tern: %s\n", err);
+		return EX_NOPERM_;
+	}
 	if ((r = spool_owner_become(cfg->main.spool_directory)) < 0 ||
 	    (r = spool_open(cfg->main.spool_directory, 0, &sp, err, sizeof(err))) < 0) {
 		if (r == -ENOENT)

@@ -96,8 +96,17 @@ static int send_spool_open(const struct config *cfg, struct spool **sp,
     int quiet_eacces)
 {
 	char err[512];
-	int r = spool_owner_become(cfg->main.spool_directory);
+	int r;
 
+	/* root's sendmail writes as the spool's owner: a spool the daemon
+	 * would refuse is refused here too (other users go through the
+	 * daemon's socket when they cannot write the spool) */
+	if (geteuid() == 0 && (r = spool_owner_check(cfg->main.spool_directory,
+	    cfg->main.user, err, sizeof(err))) < 0) {
+		fprintf(stderr, "tern: cannot queue: %s\n", err);
+		return EX_TEMPFAIL_;
+	}
+	r = spool_owner_become(cfg->main.spool_directory);
 	if (r < 0) {
 		fprintf(stderr, "tern: cannot act as the spool's owner: %s\n", strerror(-r));
 		return EX_TEMPFAIL_;
@@ -247,6 +256,20 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 	}
 	/* r < 0: this user may not write the spool: the daemon takes it */
 	rcode = EX_SOFTWARE_;
+	if (sp) {
+		long long avail;
+
+		if (spool_space_low(sp, 0, m->spool_min_free, &avail) > 0) {
+			fprintf(stderr, "tern: cannot queue: insufficient system storage: "
+			    "spool %s has %lld bytes free, below spool_min_free (%lld); "
+			    "try later\n", m->spool_directory, avail, m->spool_min_free);
+			log_warn("U=%s refused: spool %s has %lld bytes free, below "
+			    "spool_min_free (%lld)", login, m->spool_directory, avail,
+			    m->spool_min_free);
+			rcode = EX_TEMPFAIL_;
+			goto out;
+		}
+	}
 	/* the header section, whole, in memory (at most MAILHDR_MAX) */
 	in = malloc(MAILHDR_MAX + SEND_CHUNK);
 	out = malloc(2 * SEND_CHUNK + 8);
@@ -457,6 +480,13 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 		    addr[0] ? addr : "<>", login, size, msgid, list);
 	}
 	rcode = EXIT_OK;
+	/* the message buffers (over a megabyte) are not needed any more:
+	 * a background delivery forked from here must not carry them */
+	free(in);
+	free(out);
+	free(hdr);
+	free(envtext);
+	in = out = hdr = envtext = NULL;
 	send_deliver(cfg, sp, o->mode, spool_writer_id(w));
 out:
 	send_sock_close(sink.k);
@@ -563,6 +593,21 @@ static int send_write_all(const char *p, size_t len)
 	return 0;
 }
 
+/* send_space_low - MAIL of a -bs session: is the spool below
+ * spool_min_free, counting SIZE=? (as the daemon's listener checks) */
+struct send_space {
+	struct spool *sp;
+	const struct config *cfg;
+};
+
+static int send_space_low(void *arg, long long size)
+{
+	const struct send_space *k = arg;
+	long long avail;
+
+	return spool_space_low(k->sp, size, k->cfg->main.spool_min_free, &avail) > 0;
+}
+
 /* send_smtp_data - receive one message of a -bs session into the spool */
 static enum smtp_data_result send_smtp_data(struct smtp_sess *s, struct spool *sp,
     char *buf, size_t *len, char *id, int *eof)
@@ -634,6 +679,7 @@ int send_smtp_stdio(struct cli *cli)
 	struct config *cfg = cli_config_load(cli);
 	struct spool *sp = NULL;
 	struct smtp_sess s;
+	struct send_space space;
 	char *buf = NULL;
 	size_t len = 0;
 	int eof = 0, rc;
@@ -648,6 +694,10 @@ int send_smtp_stdio(struct cli *cli)
 		rc = EX_TEMPFAIL_;
 		goto out_sess;
 	}
+	space.sp = sp;
+	space.cfg = cfg;
+	s.space_low = send_space_low;
+	s.space_arg = &space;
 	for (;;) {
 		size_t linelen;
 		int bare;

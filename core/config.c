@@ -33,7 +33,6 @@
 
 #define CFG_MAX_ERRORS 20
 #define CFG_MAX_FILE (1024 * 1024)
-#define CFG_MAX_LINE 4096
 
 enum cfg_type {
 	CFG_T_STR, CFG_T_PATH, CFG_T_BOOL, CFG_T_INT, CFG_T_SIZE,
@@ -1186,12 +1185,16 @@ static void cfg_alias_file(struct cfg_parse *p)
 static void cfg_finish_tls(struct cfg_parse *p)
 {
 	struct config *cfg = p->cfg;
-	size_t i;
+	size_t i, cert = 0, key = 0;
 
+	/* the error names the line of the one that is set */
+	cfg_find(cfg_main_opts, "tls_certificate", &cert);
+	cfg_find(cfg_main_opts, "tls_privatekey", &key);
 	if (!cfg->main.tls_certificate != !cfg->main.tls_privatekey ||
 	    (cfg->main.tls_certificate && !cfg->main.tls_certificate[0] !=
 	    !cfg->main.tls_privatekey[0]))
-		cfg_error(p, 0, "tls_certificate and tls_privatekey go together: "
+		cfg_error(p, p->main_set[cert] > p->main_set[key] ? p->main_set[cert] :
+		    p->main_set[key], "tls_certificate and tls_privatekey go together: "
 		    "set both or neither");
 	for (i = 0; i < cfg->n_transport; i++) {
 		const struct config_transport *t = &cfg->transport[i];
@@ -1287,6 +1290,7 @@ struct config *config_load_string(const char *file, const char *text,
 	struct cfg_parse p;
 	struct config *cfg;
 	const char *s = text;
+	char *line;
 
 	memset(&p, 0, sizeof(p));
 	p.errors = errors;
@@ -1300,31 +1304,33 @@ struct config *config_load_string(const char *file, const char *text,
 		return NULL;
 	}
 	p.cfg = cfg;
+	/* no limit on a line (the file has one): what config_show()
+	 * prints, lists with ports and spaces added, must read back */
+	if (!(line = malloc(strlen(text) + 1))) {
+		cfg_error(&p, 0, "out of memory");
+		config_free(cfg);
+		return NULL;
+	}
 	while (*s) {
-		char line[CFG_MAX_LINE + 2], *l;
+		char *l;
 		size_t n = strcspn(s, "\n");
 
 		p.line++;
-		if (n > CFG_MAX_LINE) {
-			cfg_error(&p, p.line, "line longer than %d characters", CFG_MAX_LINE);
-		} else {
-			memcpy(line, s, n);
-			line[n] = '\0';
-			if (n && line[n - 1] == '\r')
-				line[n - 1] = '\0';
-			if (memchr(s, '\0', n) != NULL)
-				cfg_error(&p, p.line, "NUL byte in line");
-			for (l = line; isspace((unsigned char)*l); l++)
-				;
-			if (*l == '[')
-				cfg_header(&p, l);
-			else if (*l && *l != ';' && *l != '#')
-				cfg_option_line(&p, l);
-		}
+		memcpy(line, s, n);
+		line[n] = '\0';
+		if (n && line[n - 1] == '\r')
+			line[n - 1] = '\0';
+		for (l = line; isspace((unsigned char)*l); l++)
+			;
+		if (*l == '[')
+			cfg_header(&p, l);
+		else if (*l && *l != ';' && *l != '#')
+			cfg_option_line(&p, l);
 		s += n;
 		if (*s == '\n')
 			s++;
 	}
+	free(line);
 	cfg->refs = 1;
 	if (cfg->main.alias_file && cfg->main.alias_file[0])
 		cfg_alias_file(&p);
@@ -1443,33 +1449,69 @@ const struct config_transport *config_transport_find(const struct config *cfg,
 	return NULL;
 }
 
-/* cfg_show_value - quote what would not read back as written */
+/* cfg_show_value - "name = value", the value quoted when it would not
+ * read back as written */
+static void cfg_show_value(const char *name, const char *v, FILE *out)
+{
+	int quote = strpbrk(v, ";#\"") != NULL || (v[0] &&
+	    (isspace((unsigned char)v[0]) || isspace((unsigned char)v[strlen(v) - 1])));
+
+	if (!quote) {
+		fprintf(out, "%s = %s\n", name, v);
+		return;
+	}
+	fprintf(out, "%s = \"", name);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			fputc('\\', out);
+		fputc(*v, out);
+	}
+	fputs("\"\n", out);
+}
+
+/* cfg_value_room - room for the field as cfg_value_format writes it */
+static size_t cfg_value_room(const struct cfg_option *o, const void *base)
+{
+	const char *field = (const char *)base + o->off;
+
+	switch (o->type) {
+	case CFG_T_STR:
+	case CFG_T_PATH: {
+		const char *s = *(char *const *)(const void *)field;
+
+		return (s ? strlen(s) : 0) + 1;
+	}
+	case CFG_T_ADDRS: {
+		const struct addrlist *al = *(struct addrlist *const *)(const void *)field;
+
+		/* ", [host]:65535" each */
+		return (al ? al->n : 0) * (sizeof(al->item[0].host) + 12) + 1;
+	}
+	case CFG_T_HOSTS:
+		return strlen(hostlist_text(*(struct hostlist *const *)(const void *)field)) + 1;
+	default:
+		return 64 * (CFG_DURATIONS_MAX + 1);
+	}
+}
+
 static void cfg_show_options(const struct cfg_option *opts, const void *base,
     FILE *out)
 {
 	const struct cfg_option *o;
-	char buf[4096];
 
 	for (o = opts; o->name; o++) {
-		int quote;
+		size_t room = cfg_value_room(o, base);
+		char *buf;
 
 		if (!o->available)
 			continue;	/* a module this build has not */
-		cfg_value_format(o, base, buf, sizeof(buf));
-		quote = strpbrk(buf, ";#\"") != NULL || (buf[0] &&
-		    (isspace((unsigned char)buf[0]) ||
-		    isspace((unsigned char)buf[strlen(buf) - 1])));
-		if (!quote) {
-			fprintf(out, "%s = %s\n", o->name, buf);
+		if (!(buf = malloc(room))) {
+			fprintf(out, "; %s: out of memory\n", o->name);
 			continue;
 		}
-		fprintf(out, "%s = \"", o->name);
-		for (const char *c = buf; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				fputc('\\', out);
-			fputc(*c, out);
-		}
-		fputs("\"\n", out);
+		cfg_value_format(o, base, buf, room);
+		cfg_show_value(o->name, buf, out);
+		free(buf);
 	}
 }
 
@@ -1480,9 +1522,11 @@ void config_show(const struct config *cfg, FILE *out)
 	fprintf(out, "; %s as tern reads it, defaults included\n[main]\n", cfg->file);
 	cfg_show_options(cfg_main_opts, &cfg->main, out);
 	/* [aliases] only: alias_file's entries stay in that file */
-	for (i = 0; i < cfg->n_alias && !cfg->alias[i].file; i++)
-		fprintf(out, "%s%s = %s\n", i ? "" : "\n[aliases]\n",
-		    cfg->alias[i].local_part, cfg->alias[i].targets);
+	for (i = 0; i < cfg->n_alias && !cfg->alias[i].file; i++) {
+		if (i == 0)
+			fputs("\n[aliases]\n", out);
+		cfg_show_value(cfg->alias[i].local_part, cfg->alias[i].targets, out);
+	}
 	if (cfg->n_router == 0)
 		fputs("\n; no [router]: MX delivery (dnslookup -> remote_smtp)\n", out);
 	for (i = 0; i < cfg->n_router; i++) {

@@ -199,6 +199,7 @@ struct dmsg {
 	char *lines;			/* state lines to append */
 	size_t lines_len;
 	int work_err;
+	int state_err;		/* the state file could not take the lines */
 	int complete;			/* nothing left: remove */
 	char *bounce;			/* report to queue, or NULL */
 	size_t bounce_len;
@@ -2241,9 +2242,10 @@ static void dmsg_finish_work(uv_work_t *req)
 	struct dmsg *dm = req->data;
 	int r = 0;
 
-	if (dm->lines_len)
-		r = spool_msg_state_append(dm->m, dm->lines, dm->lines_len);
-	if (r == 0 && dm->bounce) {
+	/* the report before the state: a failure recorded without its
+	 * report would never be reported; a report queued without the
+	 * record is made again on the next attempt (a duplicate) */
+	if (dm->bounce) {
 		struct spool_writer *w = NULL;
 		struct spool_env *env = spool_env_new();
 		char *text = NULL;
@@ -2266,6 +2268,16 @@ static void dmsg_finish_work(uv_work_t *req)
 		spool_env_free(env);
 		free(text);
 	}
+	if (r == 0 && dm->lines_len)
+		r = spool_msg_state_append(dm->m, dm->lines, dm->lines_len);
+	if (r < 0 && dm->complete && (!dm->bounce || dm->bounce_id[0])) {
+		/* every recipient is settled and the report, if one is due,
+		 * is queued: the state would be removed with the message
+		 * anyway (on a full disk the removal is what frees space;
+		 * keeping the message would send it again) */
+		dm->state_err = r;
+		r = 0;
+	}
 	if (r == 0 && dm->complete)
 		r = spool_msg_remove(dm->m);
 	dm->work_err = r;
@@ -2278,6 +2290,9 @@ static void dmsg_finish_after(uv_work_t *req, int status)
 
 	(void)status;
 	dmsg_log(dm);
+	if (dm->state_err < 0 && dm->work_err == 0)
+		log_warn("%s: cannot record the delivery state (%s); the message "
+		    "is complete and removed", dm->id, uv_strerror(dm->state_err));
 	if (dm->work_err < 0)
 		log_err("%s: cannot record the delivery state: %s", dm->id,
 		    uv_strerror(dm->work_err));
@@ -2386,7 +2401,16 @@ static void dmsg_bounce(struct dmsg *dm, const struct bounce_rcpt *br, size_t n,
 	dm->bounce = bounce_build(&b, &dm->bounce_len);
 	free(hdr);
 	if (!dm->bounce) {
-		log_err("%s: cannot build the failure report (out of memory)", dm->id);
+		if (n_failed) {
+			/* a failure is recorded only with its report: record
+			 * nothing, keep the message, try again later */
+			log_err("%s: cannot build the failure report (out of memory): "
+			    "tried again later", dm->id);
+			dm->lines_len = 0;
+			dm->complete = 0;
+		} else {
+			log_err("%s: cannot build the delay warning (out of memory)", dm->id);
+		}
 		return;
 	}
 	if (dm->lines && n_failed && off + 100 < cap) {
@@ -2449,7 +2473,7 @@ static void dmsg_finish(struct dmsg *dm)
 	size_t i, k, cap = 1024 * (dm->n_t + env->n_rcpt + 1), off = 0;
 	struct bounce_rcpt *br = NULL;
 	size_t n_br = 0;
-	int pending = 0;
+	int pending = 0, failed = 0;
 
 	dm->finishing = 1;
 	dm->lines = malloc(cap);
@@ -2489,6 +2513,7 @@ static void dmsg_finish(struct dmsg *dm)
 				}
 			}
 			if (t->res.status == SC_RCPT_FAIL) {
+				failed = 1;
 				if (st != SC_RCPT_DEFER) {
 					st = SC_RCPT_FAIL;
 					text = t->res.text;
@@ -2549,7 +2574,15 @@ static void dmsg_finish(struct dmsg *dm)
 	}
 	dm->lines_len = off;
 	dm->complete = !pending;
-	if (IS_ENABLED(CONFIG_BOUNCE) && br && pending) {
+	if (IS_ENABLED(CONFIG_BOUNCE) && !br && failed) {
+		/* no memory to tell which failures want a report: record
+		 * nothing, keep the message, try again later (a failure is
+		 * recorded only with its report) */
+		log_err("%s: cannot build the failure report (out of memory): "
+		    "tried again later", dm->id);
+		dm->lines_len = 0;
+		dm->complete = 0;
+	} else if (IS_ENABLED(CONFIG_BOUNCE) && br && pending) {
 		size_t n_failed = n_br;
 		unsigned warned = dmsg_delay_warning(dm, br, &n_br, 2 * dm->n_t + 1);
 

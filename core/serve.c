@@ -35,6 +35,9 @@
 #include "core/spool.h"
 #include "ports/port.h"
 #include "tls/tls.h"
+#ifdef TERN_ALLOC_FAULT
+#include "tests/unit/alloc_fail.h"	/* the fault injector (make oom-check) */
+#endif
 
 struct serve {
 	uv_loop_t loop;
@@ -264,6 +267,13 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		config_release(s.cfg);
 		return EX_CANTCREAT_;
 	}
+	if ((r = spool_owner_check(s.cfg->main.spool_directory, s.cfg->main.user, err,
+	    sizeof(err))) < 0) {
+		log_err("%s", err);
+		fprintf(stderr, "tern: %s\n", err);
+		rc = EX_NOPERM_;
+		goto out_cfg;
+	}
 	if ((r = spool_open(s.cfg->main.spool_directory, 1, &s.spool, err, sizeof(err))) < 0) {
 		log_err("spool: %s", err);
 		fprintf(stderr, "tern: spool: %s\n", err);
@@ -290,6 +300,16 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		goto out_cfg;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* every SMTP session is a descriptor: take what the hard
+		 * limit allows (smtp_server.c keeps the sessions under it) */
+		long nofile = port_fd_limit_raise();
+
+		if (nofile < 0)
+			log_info("open files limit: unlimited");
+		else
+			log_info("open files limit: %ld", nofile);
+	}
 	if ((r = uv_loop_init(&s.loop)) < 0) {
 		log_err("cannot start the event loop: %s", uv_strerror(r));
 		goto out_cfg;
@@ -343,9 +363,18 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	    (uint64_t)s.cfg->main.queue_run_interval * 1000);
 	log_info("tern %s daemon started: pid %ld, config %s", TERN_VERSION,
 	    (long)getpid(), cli->config_file);
+#ifdef TERN_ALLOC_FAULT
+	/* make oom-check: TERN_ALLOC_FAIL=N fails the Nth allocation from here */
+	(void)alloc_fail_env();	/* -1: TERN_ALLOC_FAIL not set, nothing fails */
+#endif
 	deliver_queue_run(s.deliver, 0);
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	serve_log_counters();
+#ifdef TERN_ALLOC_FAULT
+	log_info("alloc_fail: %lu allocations counted, %lu failed",
+	    alloc_fail_count(), alloc_fail_failed());
+	alloc_fail_off();
+#endif
 	log_info("tern daemon stopped");
 	rc = EXIT_OK;
 out_loop:

@@ -1251,12 +1251,23 @@ size_t smtp_dotstuff(struct smtp_dotstuff *d, const char *in, size_t len,
 	for (i = 0; i < len; i++) {
 		char ch = in[i];
 
+		if (ch == '\n' && d->cr) {
+			d->cr = 0;	/* the LF of a CRLF already sent */
+			continue;
+		}
+		if (ch == '\r' || ch == '\n') {
+			/* every line end goes out as CRLF: a bare CR or LF
+			 * never reaches the next hop (SMTP smuggling) */
+			out[o++] = '\r';
+			out[o++] = '\n';
+			d->cr = ch == '\r';
+			d->line_start = d->crlf = 1;
+			continue;
+		}
 		if (d->line_start && ch == '.')
 			out[o++] = '.';
 		out[o++] = ch;
-		d->crlf = ch == '\n' && d->cr;
-		d->cr = ch == '\r';
-		d->line_start = ch == '\n' || ch == '\r';
+		d->cr = d->line_start = d->crlf = 0;
 	}
 	return o;
 }

@@ -223,12 +223,13 @@ long smtp_client_b64_decode(const char *in, size_t len, unsigned char *out,
 
 /* Dot-stuffing for the data phase (RFC 5321 4.5.2), pure, any chunking:
  * a '.' at the start of a line is doubled. The input is the message as
- * CRLF text; a bare LF or CR also counts as a line end (so no peer can
- * read a line "." that we did not mean), and is passed through. */
+ * CRLF text; a bare LF or CR also counts as a line end and goes out as
+ * CRLF, so the output has CRLF line ends only (no peer can read a line
+ * "." that we did not mean, RFC 5321 2.3.8). */
 struct smtp_dotstuff {
 	int line_start;		/* the next octet starts a line */
-	int crlf;		/* the text so far is empty or ends with CRLF */
-	int cr;			/* the last octet was CR */
+	int crlf;		/* the output so far is empty or ends with CRLF */
+	int cr;			/* the last octet was CR (sent as CRLF) */
 };
 void smtp_dotstuff_init(struct smtp_dotstuff *d);
 /* smtp_dotstuff - in[0..len) to out, which holds 2 * len octets; returns

@@ -16,6 +16,14 @@
  * decoding continues into the second buffer; when both are full, reading
  * stops (back pressure) and resumes when the job ends.
  *
+ * Time limits: smtp_receive_timeout is a deadline for each line
+ * (command or data line), restarted only when a line has ended, so a
+ * client that trickles bytes without ending a line (slowloris) is cut off
+ * as an idle one is; a client that does not read the 421 that follows is
+ * dropped one more timeout later. Sessions are also kept under the open
+ * files limit (srv_fd_cap), so that a client over it gets a 421 rather
+ * than libuv's silent close at EMFILE.
+ *
  * Ownership: the server owns its listeners and the list of connections;
  * a connection owns its handles, buffers, session and spool writer, and is
  * freed in the close callback of its last handle, never while a job or a
@@ -82,6 +90,18 @@ struct smtp_server {
 	int syncing, sync_err;
 	uv_work_t sync_work;
 	struct srv_tls *tls;		/* NULL: no STARTTLS */
+	int space_low;			/* below spool_min_free (logged) */
+	unsigned fd_cap;		/* sessions the open files limit allows; 0: no cap */
+	time_t accept_err_at;		/* accept errors: logged once a minute */
+	unsigned accept_errs;
+	/* a client accepted and closed at once when there is no memory for
+	 * its connection: an unaccepted one would stall the listener */
+	union {
+		uv_handle_t h;
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	} drop;
+	int drop_busy;
 };
 
 struct smtp_conn {
@@ -141,6 +161,15 @@ static void conn_tls_send(struct smtp_conn *c);
 static int conn_tls_pull(struct smtp_conn *c);
 static void conn_data_reset(struct smtp_conn *c);
 static void conn_data_pump(struct smtp_conn *c);
+static void conn_timer_cb(uv_timer_t *t);
+
+/* conn_deadline - the next line must end within smtp_receive_timeout */
+static void conn_deadline(struct smtp_conn *c)
+{
+	if (!c->closing)
+		uv_timer_start(&c->timer, conn_timer_cb,
+		    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
+}
 
 /* ------------------------------------------------------------ TLS */
 
@@ -200,6 +229,21 @@ static void conn_write_cb(uv_write_t *req, int status)
 }
 
 /* conn_tls_send - send the ciphertext the TLS session has waiting */
+/* conn_write_now - no memory for a write request: write buf[0..len) at
+ * once, which works when nothing is queued and the socket takes it (a
+ * reply usually fits): a 250 lost for want of memory would make the
+ * client send the message again. 0, or -1: the connection must close. */
+static int conn_write_now(struct smtp_conn *c, char *buf, size_t len)
+{
+	uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+
+	if (c->out_pending || uv_try_write((uv_stream_t *)&c->h, &b, 1) != (int)len)
+		return -1;
+	if (c->close_after_flush)
+		conn_close(c);
+	return 0;
+}
+
 static void conn_tls_send(struct smtp_conn *c)
 {
 	size_t n = tls_session_pending(c->tls);
@@ -209,7 +253,11 @@ static void conn_tls_send(struct smtp_conn *c)
 	if (n == 0)
 		return;
 	if (!(wr = malloc(sizeof(*wr) + n))) {
-		conn_close(c);
+		char buf[4096];
+
+		if (n > sizeof(buf) ||
+		    conn_write_now(c, buf, tls_session_drain(c->tls, buf, n)) < 0)
+			conn_close(c);
 		return;
 	}
 	wr->c = c;
@@ -250,7 +298,11 @@ static void conn_flush(struct smtp_conn *c)
 	}
 	wr = malloc(sizeof(*wr) + o->len);
 	if (!wr) {
-		conn_close(c);
+		if (conn_write_now(c, o->buf, o->len) < 0) {
+			conn_close(c);
+			return;
+		}
+		smtp_out_reset(o);
 		return;
 	}
 	wr->c = c;
@@ -730,8 +782,17 @@ static size_t conn_process_input(struct smtp_conn *c)
 			if (n == 0)
 				break;
 			if (n < 0) {
-				c->discard_line = 1;
-				pos = c->inlen;
+				/* drop the line up to its LF: when the LF is
+				 * here, the lines pipelined after it are kept;
+				 * else the rest of the line goes as it comes */
+				const char *lf = memchr(c->in + pos, '\n', c->inlen - pos);
+
+				if (lf) {
+					pos = (size_t)(lf - c->in) + 1;
+				} else {
+					c->discard_line = 1;
+					pos = c->inlen;
+				}
 				a = smtp_sess_line_too_long(&c->sess);
 			} else {
 				a = smtp_sess_line(&c->sess, c->in + pos, linelen);
@@ -774,6 +835,9 @@ static void conn_process(struct smtp_conn *c)
 			break;
 		used = conn_process_input(c);
 		if (used) {
+			/* a line ended: a new deadline; bytes alone give none */
+			if (memchr(c->in, '\n', used))
+				conn_deadline(c);
 			memmove(c->in, c->in + used, c->inlen - used);
 			c->inlen -= used;
 		}
@@ -872,6 +936,7 @@ static void conn_tls_input(struct smtp_conn *c, size_t n)
 	if (r != TLS_DONE)
 		return;
 	c->tls_up = 1;
+	conn_deadline(c);	/* the handshake counts as the STARTTLS line */
 	tls_session_describe(c->tls, c->tls_desc, sizeof(c->tls_desc));
 	smtp_sess_tls_on(&c->sess);
 	conn_process(c);
@@ -885,8 +950,14 @@ static void conn_timer_cb(uv_timer_t *t)
 		return;
 	if (c->job != JOB_NONE || c->in_sync) {
 		/* we are the slow one: wait */
-		uv_timer_start(&c->timer, conn_timer_cb,
-		    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
+		conn_deadline(c);
+		return;
+	}
+	if (c->close_after_flush) {
+		/* the last reply never left: the client reads nothing */
+		log_info("H=(%s) [%s]:%u dropped: the client does not read its replies",
+		    c->sess.helo, c->peer, c->port);
+		conn_close(c);
 		return;
 	}
 	log_info("H=(%s) [%s]:%u SMTP command timeout%s", c->sess.helo, c->peer,
@@ -896,6 +967,7 @@ static void conn_timer_cb(uv_timer_t *t)
 	smtp_sess_timeout(&c->sess);
 	c->close_after_flush = 1;
 	conn_flush(c);
+	conn_deadline(c);	/* for the 421 to leave */
 }
 
 static void conn_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -916,8 +988,6 @@ static void conn_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 	if (n == 0)
 		return;
-	uv_timer_start(&c->timer, conn_timer_cb,
-	    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
 	if (c->tls) {
 		conn_tls_input(c, (size_t)n);
 		return;
@@ -939,6 +1009,42 @@ static void conn_read_update(struct smtp_conn *c)
 		uv_read_stop((uv_stream_t *)&c->h);
 		c->reading = 0;
 	}
+}
+
+/* ------------------------------------------------------------ space */
+
+/* conn_space_low - the session's check at MAIL: is the spool's file
+ * system below spool_min_free, or would SIZE= take it there? Running low
+ * and recovering are logged once each, not per message. */
+static int conn_space_low(void *arg, long long size)
+{
+	struct smtp_conn *c = arg;
+	struct smtp_server *srv = c->srv;
+	long long min = c->cfg->main.spool_min_free, avail;
+	int low;
+
+	if (min <= 0)
+		return 0;	/* no check */
+	low = spool_space_low(srv->sp, 0, min, &avail);
+	if (low < 0)
+		return 0;	/* cannot tell: a write that fails says 452 */
+	if (low && !srv->space_low)
+		log_warn("spool %s: %lld bytes free, below spool_min_free (%lld): "
+		    "mail is refused with 452 until there is room",
+		    spool_dir(srv->sp), avail, min);
+	else if (!low && srv->space_low)
+		log_info("spool %s: %lld bytes free again: accepting mail",
+		    spool_dir(srv->sp), avail);
+	srv->space_low = low;
+	if (low)
+		return 1;
+	if (size > 0 && avail - size < min) {
+		log_info("H=(%s) [%s]:%u MAIL refused: SIZE=%lld does not fit in the "
+		    "spool (%lld bytes free, spool_min_free %lld)", c->sess.helo,
+		    c->peer, c->port, size, avail, min);
+		return 1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ accept */
@@ -968,6 +1074,15 @@ static void srv_peer_name(uv_tcp_t *t, char *addr, size_t len, unsigned *port)
 	}
 }
 
+static void srv_drop_closed_cb(uv_handle_t *h)
+{
+	struct smtp_server *srv = h->data;
+
+	srv->drop_busy = 0;
+	srv->n_lst_open--;
+	srv_maybe_done(srv);
+}
+
 static void srv_connection_cb(uv_stream_t *l, int status)
 {
 	struct smtp_server *srv = l->data;
@@ -976,17 +1091,38 @@ static void srv_connection_cb(uv_stream_t *l, int status)
 	char ident[64] = "";
 
 	if (status < 0) {
-		log_err("accept: %s", uv_strerror(status));
+		/* once a minute, not once per client (EMFILE comes in storms;
+		 * libuv drops the clients it cannot accept) */
+		time_t now = time(NULL);
+
+		srv->accept_errs++;
+		if (srv->accept_err_at == 0 || now - srv->accept_err_at >= 60) {
+			log_err("accept: %s (%u time%s)", uv_strerror(status),
+			    srv->accept_errs, srv->accept_errs == 1 ? "" : "s");
+			srv->accept_err_at = now;
+			srv->accept_errs = 0;
+		}
 		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		/* accept and drop it: an unaccepted connection stalls libuv's
-		 * listener */
-		uv_tcp_t *t = malloc(sizeof(uv_pipe_t) > sizeof(uv_tcp_t) ?
-		    sizeof(uv_pipe_t) : sizeof(uv_tcp_t));
+		 * listener for good. The server's spare handle needs no
+		 * memory; while it is closing, a second one is allocated. */
+		uv_tcp_t *t;
 
 		log_err("accept: out of memory: connection dropped");
+		if (!srv->drop_busy && (local ? uv_pipe_init(srv->loop, &srv->drop.pipe, 0) :
+		    uv_tcp_init(srv->loop, &srv->drop.tcp)) == 0) {
+			srv->drop_busy = 1;
+			srv->n_lst_open++;	/* srv outlives the handle */
+			srv->drop.h.data = srv;
+			(void)uv_accept(l, (uv_stream_t *)&srv->drop.h);
+			uv_close(&srv->drop.h, srv_drop_closed_cb);
+			return;
+		}
+		t = malloc(sizeof(uv_pipe_t) > sizeof(uv_tcp_t) ?
+		    sizeof(uv_pipe_t) : sizeof(uv_tcp_t));
 		if (t && (local ? uv_pipe_init(srv->loop, (uv_pipe_t *)t, 0) :
 		    uv_tcp_init(srv->loop, t)) == 0) {
 			(void)uv_accept(l, (uv_stream_t *)t);
@@ -1038,20 +1174,58 @@ static void srv_connection_cb(uv_stream_t *l, int status)
 		return;
 	}
 	snprintf(c->sess.ident, sizeof(c->sess.ident), "%s", ident);
-	if (srv->n_conns > (unsigned)c->cfg->main.smtp_accept_max) {
-		log_warn("H=[%s]:%u refused: too many connections (smtp_accept_max %lld)",
-		    c->peer, c->port, c->cfg->main.smtp_accept_max);
+	c->sess.space_low = conn_space_low;
+	c->sess.space_arg = c;
+	if (srv->n_conns > (unsigned)c->cfg->main.smtp_accept_max ||
+	    (srv->fd_cap && srv->n_conns > srv->fd_cap)) {
+		if (srv->fd_cap && srv->fd_cap < (unsigned)c->cfg->main.smtp_accept_max)
+			log_warn("H=[%s]:%u refused: too many connections (%u: the "
+			    "open files limit)", c->peer, c->port, srv->fd_cap);
+		else
+			log_warn("H=[%s]:%u refused: too many connections "
+			    "(smtp_accept_max %lld)", c->peer, c->port,
+			    c->cfg->main.smtp_accept_max);
 		smtp_out_reset(&c->sess.out);
 		smtp_out_printf(&c->sess.out, "421 4.3.2 %s Too many connections, try later",
 		    c->cfg->main.primary_hostname);
+		if (!c->sess.out.oom) {
+			/* written and closed at once: the descriptor is free for
+			 * the next client of the same burst of accepts */
+			uv_buf_t b = uv_buf_init(c->sess.out.buf, (unsigned)c->sess.out.len);
+
+			if (uv_try_write((uv_stream_t *)&c->h, &b, 1) != UV_EAGAIN) {
+				smtp_out_reset(&c->sess.out);
+				conn_close(c);
+				return;
+			}
+		}
 		c->close_after_flush = 1;
 		conn_flush(c);
 		return;
 	}
-	uv_timer_start(&c->timer, conn_timer_cb,
-	    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
+	conn_deadline(c);
 	conn_flush(c);
 	conn_read_update(c);
+}
+
+/* srv_fd_cap - how many sessions fit under the open files limit, keeping
+ * what is open now (log, spool, loop, listeners) and a reserve for
+ * deliveries, DNS and the 421 to one more client; logged when that is
+ * below smtp_accept_max */
+static void srv_fd_cap(struct smtp_server *srv)
+{
+	long lim = port_fd_limit(), open = port_fds_open();
+	long room, reserve = 8 + 2 * srv->cfg->main.remote_max_parallel;
+
+	srv->fd_cap = 0;
+	if (lim < 0 || open < 0)
+		return;
+	room = lim - open - reserve;
+	srv->fd_cap = room > 1 ? (room > 1000000 ? 1000000 : (unsigned)room) : 1;
+	if (srv->fd_cap < (unsigned)srv->cfg->main.smtp_accept_max)
+		log_warn("smtp_accept_max %lld: the open files limit (%ld) leaves "
+		    "room for %u SMTP connections", srv->cfg->main.smtp_accept_max,
+		    lim, srv->fd_cap);
 }
 
 static void srv_listener_closed_cb(uv_handle_t *h)
@@ -1134,6 +1308,7 @@ int smtp_server_start(uv_loop_t *loop, struct config *cfg, struct spool *sp,
 			goto fail;
 		}
 	}
+	srv_fd_cap(srv);
 	*out = srv;
 	return 0;
 fail:

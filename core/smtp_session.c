@@ -146,9 +146,13 @@ static enum smtp_action smtp_do_helo(struct smtp_sess *s, const struct smtp_cmd 
 {
 	size_t n = c->arglen < sizeof(s->helo) - 1 ? c->arglen : sizeof(s->helo) - 1;
 	const struct config_main *m = &s->cfg->main;
+	size_t i;
 
 	smtp_txn_reset(s);
-	memcpy(s->helo, c->arg, n);
+	/* echoed in the reply and the Received: header, which are ASCII:
+	 * octets >= 0x80 (the parser lets them through) become '?' */
+	for (i = 0; i < n; i++)
+		s->helo[i] = (unsigned char)c->arg[i] < 0x80 ? c->arg[i] : '?';
 	s->helo[n] = '\0';
 	s->esmtp = c->verb == SMTP_V_EHLO;
 	s->state = SMTP_ST_READY;
@@ -234,6 +238,12 @@ static enum smtp_action smtp_do_mail(struct smtp_sess *s, const struct smtp_cmd 
 			    (int)(p->klen > 40 ? 40 : p->klen), p->key);
 			return SMTP_A_NONE;
 		}
+	}
+	if (s->space_low && s->space_low(s->space_arg, s->declared_size)) {
+		spool_env_free(env);
+		s->declared_size = 0;
+		smtp_out_printf(&s->out, "452 4.3.1 Insufficient system storage");
+		return SMTP_A_NONE;
 	}
 	memcpy(addr, c->path, c->pathlen);
 	addr[c->pathlen] = '\0';
@@ -326,6 +336,14 @@ static enum smtp_action smtp_do_rcpt(struct smtp_sess *s, const struct smtp_cmd 
 	}
 	if (s->env->n_rcpt >= (size_t)s->cfg->main.recipients_max) {
 		smtp_out_printf(&s->out, "452 4.5.3 Too many recipients");
+		return SMTP_A_NONE;
+	}
+	if (memchr(c->path, ' ', c->pathlen) || memchr(c->path, '<', c->pathlen) ||
+	    memchr(c->path, '>', c->pathlen)) {
+		/* "a b"@x is valid (RFC 5321 4.1.2), but the spool's rcpt:
+		 * line cannot hold it: refuse it here, not the message later */
+		smtp_out_printf(&s->out, "553 5.1.3 <%.*s>: quoted local part with "
+		    "space or <> not supported", (int)c->pathlen, c->path);
 		return SMTP_A_NONE;
 	}
 	if ((why = smtp_check_rcpt(s, c, reply, sizeof(reply))) != NULL) {

@@ -69,6 +69,11 @@ struct smtp_sess {
 	unsigned synprot_errors, unknown_commands;
 	unsigned messages;	/* accepted in this session */
 	struct smtp_out out;
+	/* space_low - set by the glue after init: nonzero when the spool
+	 * cannot take a message of size bytes (then MAIL gets 452 4.3.1);
+	 * NULL: no check */
+	int (*space_low)(void *arg, long long size);
+	void *space_arg;
 };
 
 /* smtp_sess_init - start a session: the 220 banner goes to out. Returns

@@ -17,10 +17,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -108,6 +110,90 @@ int spool_owner_become(const char *dir)
 	if (geteuid() != 0 || stat(dir, &st) < 0 || st.st_uid == 0)
 		return 0;
 	return port_become((long)st.st_uid, (long)st.st_gid);
+}
+
+/* spool_owner_want - the account that must own the spool for this
+ * process: as root, the daemon's account (user) when it exists and is
+ * not root, else -1 (root may use any spool); unprivileged, itself */
+static long spool_owner_want(const char *user, char *name, size_t namelen)
+{
+	long uid = -1, gid = -1;
+
+	if (geteuid() != 0) {
+		uid = (long)geteuid();
+		port_user_name(uid, name, (unsigned)namelen);
+		return uid;
+	}
+	if (!user || !user[0] || strcmp(user, "root") == 0 ||
+	    port_user_lookup(user, &uid, &gid) < 0 || uid == 0)
+		return -1;
+	snprintf(name, namelen, "%s", user);
+	return uid;
+}
+
+/* spool_dir_check - one directory of the spool: its owner and mode */
+static int spool_dir_check(const char *path, int top, long want, const char *wname,
+    char *err, size_t errlen)
+{
+	char oname[64];
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return 0;	/* made by whoever creates the spool */
+		snprintf(err, errlen, "spool %s: %s%s", path, strerror(e),
+		    e == EACCES ? " (a directory above it is closed to this account)" : "");
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "spool %s: not a directory", path);
+		return -ENOTDIR;
+	}
+	port_user_name((long)st.st_uid, oname, sizeof(oname));
+	if (want >= 0 && (long)st.st_uid != want && (geteuid() != 0 ||
+	    (st.st_uid != 0 && top))) {
+		if (geteuid() == 0)
+			snprintf(err, errlen, "spool %s: owned by uid %ld (%s), expected "
+			    "%s (uid %ld) or root; fix with chown -R %s %s", path,
+			    (long)st.st_uid, oname, wname, want, wname, path);
+		else
+			snprintf(err, errlen, "spool %s: owned by uid %ld (%s), expected "
+			    "%s (uid %ld), the account tern runs as; run tern as root%s%s, "
+			    "or give it to %s with chown -R %s %s", path, (long)st.st_uid,
+			    oname, wname, want, st.st_uid ? " or as " : "",
+			    st.st_uid ? oname : "", wname, wname, path);
+		return -EPERM;
+	}
+	if ((st.st_mode & 0700) != 0700 && !(geteuid() == 0 && want < 0 && st.st_uid == 0)) {
+		snprintf(err, errlen, "spool %s: mode %04o: its owner %s (uid %ld) cannot "
+		    "read, write and search it; fix with chmod 700 %s", path,
+		    (unsigned)(st.st_mode & 07777), oname, (long)st.st_uid, path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int spool_owner_check(const char *dir, const char *user, char *err, size_t errlen)
+{
+	static const char *const sub[] = { "tmp", "queue" };
+	char wname[64] = "", path[4096];
+	long want = spool_owner_want(user, wname, sizeof(wname));
+	size_t i;
+	int r;
+
+	if ((r = spool_dir_check(dir, 1, want, wname, err, errlen)) < 0)
+		return r;
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, sub[i]) >= sizeof(path)) {
+			snprintf(err, errlen, "spool %s: path too long", dir);
+			return -ENAMETOOLONG;
+		}
+		if ((r = spool_dir_check(path, 0, want, wname, err, errlen)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 int spool_open(const char *dir, int create, struct spool **out,
@@ -234,6 +320,28 @@ int spool_daemon_running(struct spool *sp)
 const char *spool_dir(const struct spool *sp)
 {
 	return sp->dir;
+}
+
+/* ------------------------------------------------------------ space */
+
+int spool_space_low(struct spool *sp, long long need, long long min_free,
+    long long *avail)
+{
+	struct statvfs vfs;
+	unsigned long long free_bytes;
+
+	*avail = -1;
+	if (min_free <= 0)
+		return 0;
+	while (fstatvfs(sp->queuefd, &vfs) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	free_bytes = (unsigned long long)vfs.f_bavail * (unsigned long long)vfs.f_frsize;
+	*avail = free_bytes > (unsigned long long)LLONG_MAX ? LLONG_MAX : (long long)free_bytes;
+	if (need < 0)
+		need = 0;
+	return *avail - need < min_free;
 }
 
 /* ------------------------------------------------------------ writer */
@@ -636,7 +744,7 @@ int spool_msg_open(struct spool *sp, const char *id, int lock,
 	}
 	m->env = spool_env_parse(buf, (size_t)n, &off, err, errlen);
 	if (!m->env) {
-		r = -EINVAL;
+		r = errno == ENOMEM ? -ENOMEM : -EINVAL;
 		goto fail;
 	}
 	memcpy(m->env->id, id, SPOOL_ID_LEN + 1);
@@ -657,20 +765,27 @@ int spool_msg_open(struct spool *sp, const char *id, int lock,
 			struct stat sst;
 			char *sbuf = NULL;
 
-			if (fstat(sfd, &sst) == 0 && sst.st_size > 0 &&
-			    sst.st_size < 16 * 1024 * 1024 &&
-			    (sbuf = malloc((size_t)sst.st_size)) != NULL &&
-			    (n = spool_read_at(sfd, sbuf, (size_t)sst.st_size, 0)) > 0 &&
-			    spool_state_apply(m->env, sbuf, (size_t)n, &m->bounced) < 0) {
-				free(sbuf);
-				close(sfd);
-				r = -ENOMEM;
-				snprintf(err, errlen, "out of memory");
-				m->fd = -1;
-				goto fail;
+			/* a state file that cannot be read fails the open: the
+			 * message without it would be delivered again */
+			r = 0;
+			if (fstat(sfd, &sst) < 0)
+				r = -errno;
+			else if (sst.st_size > 0 && sst.st_size < 16 * 1024 * 1024) {
+				if (!(sbuf = malloc((size_t)sst.st_size)))
+					r = -ENOMEM;
+				else if ((n = spool_read_at(sfd, sbuf, (size_t)sst.st_size, 0)) < 0)
+					r = (int)n;
+				else if (n > 0 && spool_state_apply(m->env, sbuf, (size_t)n,
+				    &m->bounced) < 0)
+					r = -ENOMEM;
 			}
 			free(sbuf);
 			close(sfd);
+			if (r < 0) {
+				snprintf(err, errlen, "%s: %s", stname, strerror(-r));
+				m->fd = -1;
+				goto fail;
+			}
 		} else if (errno != ENOENT) {
 			r = -errno;
 			snprintf(err, errlen, "%s: %s", stname, strerror(errno));
@@ -708,33 +823,85 @@ void spool_msg_close(struct spool_msg *m)
 	free(m);
 }
 
+/* spool_state_undo - a failed append (ENOSPC, EDQUOT, EIO) may have
+ * written part of a line: cut the file back to where it was, so that the
+ * next line does not continue a torn one */
+static int spool_state_undo(struct spool_msg *m, off_t size, int err)
+{
+	while (ftruncate(m->st_fd, size) < 0) {
+		if (errno != EINTR) {
+			/* reopened (and cut again) by the next append */
+			close(m->st_fd);
+			m->st_fd = -1;
+			break;
+		}
+	}
+	return err;
+}
+
+/* spool_state_untear - a torn last line (an append cut short by a power
+ * cut, which readers ignore) is cut off, so that the next line does not
+ * continue it: *size becomes the end of the last whole line */
+static int spool_state_untear(int fd, off_t *size)
+{
+	char buf[2048];
+	off_t end = *size, keep = 0;
+
+	while (end > 0) {
+		off_t from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
+		long n = spool_read_at(fd, buf, (size_t)(end - from), (long long)from);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		if (end == *size && buf[n - 1] == '\n')
+			return 0;	/* not torn */
+		while (n > 0 && buf[n - 1] != '\n')
+			n--;
+		if (n > 0) {
+			keep = from + (off_t)n;
+			break;
+		}
+		end = from;
+	}
+	while (ftruncate(fd, keep) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	*size = keep;
+	return 0;
+}
+
 int spool_msg_state_append(struct spool_msg *m, const char *line, size_t len)
 {
+	struct stat st;
 	int r, created = 0;
 
 	if (!m->locked)
 		return -EPERM;
 	if (m->st_fd < 0) {
 		char stname[SPOOL_ID_LEN + 4];
-		struct stat st;
 
 		snprintf(stname, sizeof(stname), "%s.st", m->id);
 		m->st_fd = openat(m->sp->queuefd, stname,
-		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (m->st_fd < 0)
 			return -errno;
-		if (fstat(m->st_fd, &st) < 0)
-			return -errno;
-		if (st.st_size == 0) {
-			static const char head[] = "tern-state: 1\n";
+	}
+	if (fstat(m->st_fd, &st) < 0)
+		return -errno;
+	if (st.st_size > 0 && (r = spool_state_untear(m->st_fd, &st.st_size)) < 0)
+		return r;
+	if (st.st_size == 0) {
+		static const char head[] = "tern-state: 1\n";
 
-			created = 1;
-			if ((r = spool_write_all(m->st_fd, head, sizeof(head) - 1)) < 0)
-				return r;
-		}
+		created = 1;
+		if ((r = spool_write_all(m->st_fd, head, sizeof(head) - 1)) < 0)
+			return spool_state_undo(m, 0, r);
 	}
 	if ((r = spool_write_all(m->st_fd, line, len)) < 0)
-		return r;
+		return spool_state_undo(m, st.st_size, r);
 	if ((r = spool_datasync(m->st_fd)) < 0)
 		return r;
 	return created ? spool_dir_sync(m->sp) : 0;

@@ -60,6 +60,14 @@ struct spool_msg {
  * that the files it writes stay the daemon's: 0, or -errno when it cannot
  * (then it must not touch the spool) */
 int spool_owner_become(const char *dir);
+/* spool_owner_check - before the daemon or a command uses the spool: is
+ * it owned by an account that may have it, with a mode its owner can use?
+ * As root, with user (the daemon's account) existing and not root, dir
+ * must be user's or root's (the daemon adopts those); as root otherwise,
+ * any owner will do; unprivileged, dir, tmp/ and queue/ must be this
+ * process's own. 0 (also when dir does not exist yet), or -errno with err
+ * naming the path, the owner, what is expected and the fix. */
+int spool_owner_check(const char *dir, const char *user, char *err, size_t errlen);
 
 int spool_open(const char *dir, int create, struct spool **out,
     char *err, size_t errlen);
@@ -68,6 +76,14 @@ const char *spool_dir(const struct spool *sp);
 /* spool_recover - at startup: remove abandoned files of tmp/ and state
  * files whose message is gone; *removed counts them */
 int spool_recover(struct spool *sp, unsigned *removed);
+
+/* spool_space_low - is the spool's file system short of space? 1 when
+ * fewer than min_free bytes would be left after need more are written
+ * (Postfix's queue_minfree, Exim's check_spool_space), 0 when there is
+ * room or min_free is 0 (no check), -errno when the system cannot tell.
+ * *avail gets the bytes free for unprivileged use, or -1. */
+int spool_space_low(struct spool *sp, long long need, long long min_free,
+    long long *avail);
 
 int spool_writer_new(struct spool *sp, long long now, struct spool_writer **out);
 /* The same in two halves, for the event loop: prepare (loop thread: the

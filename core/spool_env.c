@@ -271,7 +271,8 @@ static char *env_strndup(const char *s, size_t n)
 	return p;
 }
 
-/* env_rcpt_parse - "<addr> [notify=..] [orcpt=..]"; 0 or -1 */
+/* env_rcpt_parse - "<addr> [notify=..] [orcpt=..]"; 0, -1 (not valid) or
+ * -ENOMEM */
 static int env_rcpt_parse(struct spool_env *env, const char *v, size_t n)
 {
 	const char *close, *p, *end = v + n;
@@ -281,11 +282,11 @@ static int env_rcpt_parse(struct spool_env *env, const char *v, size_t n)
 	if (n < 2 || v[0] != '<' || !(close = memchr(v, '>', n)) || close == v + 1)
 		return -1;
 	if (!(addr = env_strndup(v + 1, (size_t)(close - v - 1))))
-		return -1;
+		return -ENOMEM;
 	r = spool_env_add_rcpt(env, addr);
 	free(addr);
 	if (!r)
-		return -1;
+		return env->n_rcpt >= SPOOL_RCPT_MAX ? -1 : -ENOMEM;
 	for (p = close + 1; p < end;) {
 		const char *w;
 		size_t wl;
@@ -323,7 +324,7 @@ static int env_rcpt_parse(struct spool_env *env, const char *v, size_t n)
 		} else if (wl > 6 && memcmp(w, "orcpt=", 6) == 0) {
 			free(r->orcpt);
 			if (!(r->orcpt = env_strndup(w + 6, wl - 6)))
-				return -1;
+				return -ENOMEM;
 		} else {
 			return -1;
 		}
@@ -340,6 +341,7 @@ struct spool_env *spool_env_parse(const char *buf, size_t len,
 
 	if (!env) {
 		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
 		return NULL;
 	}
 	for (;;) {
@@ -420,7 +422,11 @@ struct spool_env *spool_env_parse(const char *buf, size_t len,
 			else if (!(vl == 4 && memcmp(v, "hdrs", 4) == 0))
 				goto bad;
 		} else if (KEY("rcpt")) {
-			if (env_rcpt_parse(env, v, vl) < 0)
+			int e = env_rcpt_parse(env, v, vl);
+
+			if (e == -ENOMEM)
+				goto nomem;
+			if (e < 0)
 				goto bad;
 		} else {
 			snprintf(err, errlen, "line %d: unknown key '%.*s'", line,
@@ -448,8 +454,12 @@ bad:
 	return env;
 nomem:
 	snprintf(err, errlen, "out of memory");
+	spool_env_free(env);
+	errno = ENOMEM;
+	return NULL;
 fail:
 	spool_env_free(env);
+	errno = EINVAL;
 	return NULL;
 }
 

@@ -79,7 +79,8 @@ struct spool_rcpt *spool_env_add_rcpt(struct spool_env *env, const char *addr);
  * NULL with errno set (EINVAL: a value holds CR, LF or NUL). */
 char *spool_env_format(const struct spool_env *env, size_t *len);
 /* spool_env_parse - read envelope text from buf[0..len) into a new env;
- * *data_off is where the data starts. NULL with a reason in err. */
+ * *data_off is where the data starts. NULL with a reason in err and
+ * errno ENOMEM (out of memory) or EINVAL (not a valid envelope). */
 struct spool_env *spool_env_parse(const char *buf, size_t len,
     size_t *data_off, char *err, size_t errlen);
 

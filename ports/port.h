@@ -31,4 +31,13 @@ int port_chown_tree(const char *path, long uid, long gid, char *err,
  * on: the caller stops) */
 int port_become(long uid, long gid);
 
+/* port_fd_limit_raise - raise the soft limit of open files to the hard
+ * one; returns the soft limit now in force (-1: unlimited or unknown) */
+long port_fd_limit_raise(void);
+/* port_fd_limit - the soft limit of open files (-1: unlimited or unknown) */
+long port_fd_limit(void);
+/* port_fds_open - how many file descriptors the process has open, or -1
+ * when the system cannot tell */
+long port_fds_open(void);
+
 #endif

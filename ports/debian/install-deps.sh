@@ -7,13 +7,14 @@
 #   kconfig python3-kconfiglib, for the config targets
 #   check  build + cmocka, clang, Kconfig tools and the real peers the
 #          integration tests drive (swaks, aiosmtpd, openssl; nsd, unbound,
-#          ldnsutils and dig for the signed DNS zones, sqlite3 for the event hook example)
+#          ldnsutils and dig for the signed DNS zones, sqlite3 for the event hook example;
+#          valgrind for make valgrind-check)
 # Runs apt-get only when a package is missing; needs root (or sudo) then.
 set -eu
 
 set_build="gcc make libc6-dev pkg-config libuv1-dev libmbedtls-dev libldns-dev"
 set_check="$set_build libcmocka-dev clang libclang-rt-14-dev python3 python3-kconfiglib \
-python3-aiosmtpd swaks openssl procps nsd unbound ldnsutils bind9-dnsutils sqlite3"
+python3-aiosmtpd swaks openssl procps nsd unbound ldnsutils bind9-dnsutils sqlite3 valgrind"
 
 case "${1:-build}" in
 kconfig) want="python3 python3-kconfiglib" ;;
@@ -22,9 +23,14 @@ check|all) want=$set_check ;;
 *) echo "usage: $0 [build|kconfig|check|all]" >&2; exit 2 ;;
 esac
 
+# Installed for the build machine's architecture (or "all"): with the
+# foreign architectures of a cross build a -dev package has one line per
+# architecture, and another architecture's copy does not count.
+arch=$(dpkg --print-architecture)
 missing=""
 for p in $want; do
-	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	st=$(dpkg-query -W -f='${Architecture} ${db:Status-Status}\n' "$p" 2>/dev/null |
+		awk -v a="$arch" '($1 == a || $1 == "all") && $2 == "installed" { print $2; exit }' || true)
 	[ "$st" = "installed" ] || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0

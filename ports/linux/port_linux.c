@@ -1,17 +1,20 @@
 /*
  * port_linux.c - Linux (glibc or musl) specifics for port.h: paths, the
  * peer credentials of a Unix socket (SO_PEERCRED), user names, and the
- * privilege drop of the daemon (spool ownership, setgroups/setgid/setuid).
+ * privilege drop of the daemon (spool ownership, setgroups/setgid/setuid),
+ * and the open files limit (RLIMIT_NOFILE, /proc/self/fd).
  */
 #define _GNU_SOURCE 1	/* struct ucred, SO_PEERCRED: Linux-only by nature */
 #include "ports/port.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -123,4 +126,43 @@ int port_become(long uid, long gid)
 	if (uid != 0 && (setuid(0) == 0 || geteuid() == 0))
 		return -EPERM;
 	return 0;
+}
+
+long port_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > (rlim_t)0x7fffffffL)
+		return -1;
+	return (long)rl.rlim_cur;
+}
+
+long port_fd_limit_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		/* a refusal leaves the limit as it was: reported by its value */
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return port_fd_limit();
+}
+
+long port_fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory's own descriptor */
 }

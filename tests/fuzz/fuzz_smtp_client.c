@@ -14,7 +14,8 @@
  * or SC_CLOSE ends a message; texts are terminated and free of control
  * characters; a closed machine stays closed and sends nothing; dot-
  * stuffing a part of the input in two chunks stays within 2 * len, and
- * taking one dot off every line start gives the input back.
+ * taking one dot off every line start gives the input back, every line
+ * end in it (CRLF, bare CR, bare LF) made CRLF.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -134,14 +135,25 @@ static void dotstuff_check(const char *in, size_t len, size_t cut)
 	k = smtp_dotstuff(&d, in + cut, len - cut, out + n);
 	CHECK(k <= 2 * (len - cut));
 	n += k;
+	/* undone: the input, each line end (CRLF, bare CR, bare LF) as CRLF */
 	for (i = 0; i < n; i++) {
 		if (ls && out[i] == '.') {
 			CHECK(i + 1 < n && out[i + 1] == '.');
 			i++;
 		}
+		if (out[i] == '\r' || out[i] == '\n') {
+			CHECK(out[i] == '\r' && i + 1 < n && out[i + 1] == '\n');
+			i++;
+			CHECK(j < len && (in[j] == '\r' || in[j] == '\n'));
+			if (in[j] == '\r' && j + 1 < len && in[j + 1] == '\n')
+				j++;
+			j++;
+			ls = 1;
+			continue;
+		}
 		CHECK(j < len && out[i] == in[j]);
 		j++;
-		ls = out[i] == '\n' || out[i] == '\r';
+		ls = 0;
 	}
 	CHECK(j == len);
 	k = smtp_dotstuff_end(&d, out + n);

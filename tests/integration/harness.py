@@ -18,6 +18,13 @@ TERN = None
 BUILD = None
 RUNNER = []
 CONFIG = {}
+# TERN_TEST_SLOW=N multiplies the harness's waits and command timeouts:
+# for a tern run under a slow RUNNER (valgrind, qemu-user), so that a test
+# fails on what tern does, not on how fast it does it
+try:
+    SLOW = max(1.0, float(os.environ.get("TERN_TEST_SLOW") or 1))
+except ValueError:
+    SLOW = 1.0
 
 
 def setup(tern, build, runner=""):
@@ -59,7 +66,7 @@ def free_port():
 
 
 def wait_for(pred, timeout=10.0, what="condition"):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + timeout * SLOW
     while time.monotonic() < end:
         v = pred()
         if v:
@@ -172,17 +179,21 @@ class Tern:
         """Run `tern -C conf ARGS`; returns CompletedProcess (text)."""
         argv = RUNNER + [TERN, "-C", self.conf] + list(args)
         r = subprocess.run(argv, input=input, capture_output=True,
-                           text=True, timeout=timeout, env=env)
+                           text=True, timeout=timeout * SLOW, env=env)
         check_sanitizer(r.stderr, "tern " + " ".join(args))
         return r
 
-    def serve(self, wait_log="daemon started"):
+    def serve(self, wait_log="daemon started", preexec_fn=None):
+        """Start `tern serve`; preexec_fn runs in the child before exec
+        (to set resource limits, say)."""
         argv = RUNNER + [TERN, "-C", self.conf, "serve"]
+        # a restart finds the old line in the log: wait for a new one
+        # (counted before the start: a fast daemon logs it at once)
+        seen = self.read_log().count(wait_log) if wait_log else 0
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=preexec_fn)
         if wait_log:
-            # a restart finds the old line in the log: wait for a new one
-            seen = self.read_log().count(wait_log)
             wait_for(lambda: self.proc.poll() is not None or
                      self.read_log().count(wait_log) > seen,
                      what="'%s' in the log" % wait_log)
@@ -202,7 +213,7 @@ class Tern:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            self.proc.wait(timeout)
+            self.proc.wait(timeout * SLOW)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -222,7 +233,7 @@ class Tern:
             os.symlink(TERN, link)
         argv = RUNNER + [link, "-C", self.conf] + list(args)
         r = subprocess.run(argv, input=input, capture_output=True,
-                           timeout=timeout)
+                           timeout=timeout * SLOW)
         check_sanitizer(r.stderr, name + " " + " ".join(args))
         return r
 
@@ -230,11 +241,11 @@ class Tern:
         """An smtplib client connected to serve's listener."""
         import smtplib
         return smtplib.SMTP("127.0.0.1", self.port, local_hostname="client.test",
-                            source_address=(source, 0), timeout=timeout)
+                            source_address=(source, 0), timeout=timeout * SLOW)
 
     def raw(self, source="127.0.0.1", timeout=10):
         """A plain socket to the listener, banner already read."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout,
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout * SLOW,
                                      source_address=(source, 0))
         f = s.makefile("rb")
         banner = f.readline()

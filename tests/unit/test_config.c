@@ -182,6 +182,9 @@ static void test_errors(void **state)
 	expect_error("just words\n", "t.conf:1: expected 'name = value'");
 	expect_error("[aliases]\nroot = a@b\nROOT = c@d\n", "t.conf:3: alias 'ROOT' defined twice");
 	expect_error("[aliases]\nroot =\n", "alias 'root' has no target");
+	/* a cross check names the line of the option that is set */
+	expect_error("\ntls_privatekey = /k.pem\n",
+	    "t.conf:2: tls_certificate and tls_privatekey go together");
 	expect_error("local_domains = 10.0.0.300\n", "bad address or network");
 	if (IS_ENABLED(CONFIG_SMTP_SERVER))
 		expect_error("listen = 127.0.0.1:0\n", "listen: bad port");
@@ -215,12 +218,15 @@ static void test_show_roundtrip(void **state)
 	(void)state;
 	cfg = load("primary_hostname = \"odd;name\"\nretry_intervals = 90 1d\n"
 	    "[aliases]\npostmaster = root@example.org\n"
+	    "odd = \"a@example.org ;b@example.org\"\n"
 	    "[router hub]\nhosts = 192.0.2.1 [2001:db8::1]:587\n", &errs);
 	if (!cfg)
 		fail_msg("%s", errs);
 	f = open_memstream(&out1, &len1);
 	config_show(cfg, f);
 	fclose(f);
+	/* an alias is quoted as an option is (found by fuzz_config) */
+	assert_non_null(strstr(out1, "\nodd = \"a@example.org ;b@example.org\"\n"));
 	assert_non_null(strstr(out1, "retry_intervals = 1m30s 1d\n"));
 	assert_non_null(strstr(out1, "hosts = 192.0.2.1, [2001:db8::1]:587\n"));
 	body = strchr(out1, '\n') + 1;	/* skip the comment naming the file */
@@ -237,6 +243,42 @@ static void test_show_roundtrip(void **state)
 	config_free(cfg2);
 	free(out1);
 	free(out2);
+	free(errs);
+}
+
+/* a list that config show writes longer than it was (ports, spaces)
+ * still reads back: no limit on a line (found by fuzz_config) */
+static void test_show_long_list(void **state)
+{
+	char *text = malloc(3 * 2000 + 64), *errs = NULL, *out = NULL;
+	size_t len = 0, off, i;
+	struct config *cfg, *cfg2;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(text);
+	off = (size_t)sprintf(text, "listen = ::");
+	for (i = 1; i < 2000; i++)
+		off += (size_t)sprintf(text + off, ",::");
+	sprintf(text + off, "\n");
+	cfg = load(text, &errs);
+	if (!cfg)
+		fail_msg("%s", errs);
+	assert_int_equal(cfg->main.listen->n, 2000);
+	f = open_memstream(&out, &len);
+	config_show(cfg, f);
+	fclose(f);
+	assert_non_null(strstr(out, "\nlisten = [::]:25, [::]:25, "));
+	free(errs);
+	errs = NULL;
+	cfg2 = load(strchr(out, '\n') + 1, &errs);
+	if (!cfg2)
+		fail_msg("show output does not load: %s", errs);
+	assert_int_equal(cfg2->main.listen->n, 2000);
+	config_free(cfg);
+	config_free(cfg2);
+	free(text);
+	free(out);
 	free(errs);
 }
 
@@ -551,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_many_errors_reported),
 		cmocka_unit_test(test_show_roundtrip),
+		cmocka_unit_test(test_show_long_list),
 		cmocka_unit_test(test_durations_sizes),
 		cmocka_unit_test(test_alias_file),
 		cmocka_unit_test(test_alias_file_debian),

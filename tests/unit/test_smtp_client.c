@@ -963,11 +963,15 @@ static void test_dotstuff(void **state)
 		{ "..x\r\n.\r\n", "...x\r\n..\r\n.\r\n" },
 		{ "a.b\r\n.c\r\nd.\r\n", "a.b\r\n..c\r\nd.\r\n.\r\n" },
 		{ "\r\n.\r\n", "\r\n..\r\n.\r\n" },
-		/* bare LF and CR count as line ends: no smuggled "." line */
-		{ "x\n.\n", "x\n..\n\r\n.\r\n" },
-		{ "x\r.\r\n", "x\r..\r\n.\r\n" },
-		{ "x\r", "x\r\r\n.\r\n" },
-		{ "x\n", "x\n\r\n.\r\n" },
+		/* bare LF and CR are line ends and go out as CRLF: no
+		 * smuggled "." line, no bare line end downstream */
+		{ "x\n.\n", "x\r\n..\r\n.\r\n" },
+		{ "x\r.\r\n", "x\r\n..\r\n.\r\n" },
+		{ "x\r", "x\r\n.\r\n" },
+		{ "x\n", "x\r\n.\r\n" },
+		{ "x\r\r\n.\r", "x\r\n\r\n..\r\n.\r\n" },
+		{ "\n.\n", "\r\n..\r\n.\r\n" },
+		{ "a\n\rb", "a\r\n\r\nb\r\n.\r\n" },
 		{ "....", ".....\r\n.\r\n" },
 	};
 	size_t i;

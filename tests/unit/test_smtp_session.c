@@ -313,9 +313,70 @@ static void test_shutdown(void **state)
 	config_release(cfg);
 }
 
+/* the glue's free space check: MAIL gets 452 4.3.1, with SIZE= passed */
+static long long space_asked;
+
+static int space_low_cb(void *arg, long long size)
+{
+	space_asked = size;
+	return size > *(long long *)arg;
+}
+
+static void test_space_low(void **state)
+{
+	struct config *cfg = cfg_load("");
+	long long room = 1000;
+	struct smtp_sess s;
+
+	(void)state;
+	start(&s, cfg, "192.0.2.1");
+	s.space_low = space_low_cb;
+	s.space_arg = &room;
+	EXPECT(&s, "EHLO client.test", "250-");
+	EXPECT(&s, "MAIL FROM:<a@example.net> SIZE=2000", "452 4.3.1 Insufficient system storage");
+	assert_int_equal(space_asked, 2000);
+	assert_int_equal(s.state, SMTP_ST_READY);
+	EXPECT(&s, "RCPT TO:<b@example.org>", "503");
+	EXPECT(&s, "MAIL FROM:<a@example.net>", "250 ");
+	assert_int_equal(space_asked, 0);
+	EXPECT(&s, "RSET", "250 ");
+	EXPECT(&s, "MAIL FROM:<a@example.net> SIZE=500", "250 ");
+	assert_int_equal(space_asked, 500);
+	smtp_sess_fini(&s);
+	config_release(cfg);
+}
+
+/* found by tests/fuzz/fuzz_smtp_session */
+static void test_fuzz_findings(void **state)
+{
+	struct config *cfg = cfg_load("");
+	struct smtp_sess s;
+	char *head;
+	size_t len;
+
+	(void)state;
+	start(&s, cfg, "192.0.2.1");
+	/* 8-bit HELO names are not echoed as they are (replies are ASCII) */
+	EXPECT(&s, "EHLO caf\xc3\xa9.test", "250-mx.test Hello caf??.test [192.0.2.1]\r\n");
+	EXPECT(&s, "MAIL FROM:<a@example.net>", "250");
+	/* a recipient the spool could not write is refused, not the message */
+	EXPECT(&s, "RCPT TO:<\"b c\"@example.org>", "553 5.1.3");
+	EXPECT(&s, "RCPT TO:<\"b>\"@example.org>", "553 5.1.3");
+	EXPECT(&s, "DATA", "554");
+	EXPECT(&s, "RCPT TO:<\"b.c\"@example.org>", "250");
+	EXPECT(&s, "DATA", "354");
+	head = smtp_sess_spool_head(&s, "abcdef-ghijkl-mnop", 1764064800, &len);
+	assert_non_null(head);
+	assert_non_null(strstr(head, "helo: caf??.test\n"));
+	free(head);
+	smtp_sess_fini(&s);
+	config_release(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_space_low),
 		cmocka_unit_test(test_happy_path),
 		cmocka_unit_test(test_sequence_errors),
 		cmocka_unit_test(test_relay_control),
@@ -324,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_data_outcomes),
 		cmocka_unit_test(test_single_rcpt_received_for),
 		cmocka_unit_test(test_shutdown),
+		cmocka_unit_test(test_fuzz_findings),
 	};
 
 	return cmocka_run_group_tests_name("smtp_session", tests, NULL, NULL);

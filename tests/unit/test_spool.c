@@ -405,9 +405,75 @@ static void test_recover_spares_live_writer(void **state)
 	tmpdir_remove(dir);
 }
 
+/* a torn last line (a power cut in an append) is cut off by the next
+ * append, never glued to it: the new line folds, the fragment does not */
+static void test_state_torn_append(void **state)
+{
+	char *dir = tmpdir_make(), err[256], path[600], line[128];
+	struct spool_env *env = sample_env();
+	struct spool_writer *w;
+	struct spool_msg *m;
+	struct spool *sp;
+	unsigned fsyncs;
+	long long avail;
+	char id[SPOOL_ID_LEN + 1], *text;
+	size_t len;
+	FILE *f;
+	int n;
+
+	(void)state;
+	assert_int_equal(spool_open(dir, 1, &sp, err, sizeof(err)), 0);
+	assert_int_equal(spool_writer_new(sp, 0, &w), 0);
+	text = spool_env_format(env, &len);
+	assert_int_equal(spool_writer_write(w, text, len), 0);
+	assert_int_equal(spool_writer_commit(w, &fsyncs), 0);
+	memcpy(id, spool_writer_id(w), sizeof(id));
+	spool_writer_free(w);
+	free(text);
+	/* a "fail" for recipient 1 torn before its newline: readers ignore
+	 * it; glued to the next line it would fail recipient 1 for good */
+	snprintf(path, sizeof(path), "%s/queue/%s.st", dir, id);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("tern-state: 1\n5 defer 0 77 451 first\n6 fail 1 - 550 no", f);
+	fclose(f);
+	assert_int_equal(spool_msg_open(sp, id, 1, &m, err, sizeof(err)), 0);
+	assert_int_equal(m->env->rcpt[1].state, SPOOL_RCPT_PENDING);
+	n = spool_state_line(line, sizeof(line), 7, SPOOL_ST_DEFER, 1, 99, "451 later");
+	assert_int_equal(spool_msg_state_append(m, line, (size_t)n), 0);
+	spool_msg_close(m);
+	assert_int_equal(spool_msg_open(sp, id, 0, &m, err, sizeof(err)), 0);
+	assert_int_equal(m->env->rcpt[0].next_retry, 77);
+	assert_int_equal(m->env->rcpt[1].next_retry, 99);
+	assert_string_equal(m->env->rcpt[1].last_error, "451 later");
+	assert_int_equal(m->env->rcpt[1].state, SPOOL_RCPT_PENDING);
+	spool_msg_close(m);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	{
+		char buf[512];
+		size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+
+		buf[got] = '\0';
+		assert_string_equal(buf, "tern-state: 1\n5 defer 0 77 451 first\n"
+		    "7 defer 1 99 451 later\n");
+	}
+	fclose(f);
+	/* the free space check: off at 0, short when asked for everything */
+	assert_int_equal(spool_space_low(sp, 0, 0, &avail), 0);
+	assert_int_equal(spool_space_low(sp, 0, 1, &avail), 0);
+	assert_true(avail > 0);
+	assert_int_equal(spool_space_low(sp, avail, 1, &avail), 1);
+	assert_int_equal(spool_space_low(sp, 0, avail + 1, &avail), 1);
+	spool_env_free(env);
+	spool_close(sp);
+	tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_torn_append),
 		cmocka_unit_test(test_env_roundtrip),
 		cmocka_unit_test(test_env_null_sender_and_bad_values),
 		cmocka_unit_test(test_state_fold),
