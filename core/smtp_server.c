@@ -57,6 +57,7 @@
 #define SMTP_HDR_CAPTURE 8192		/* data kept to find Message-ID */
 
 #define SMTP_TLS_READ 4096	/* ciphertext read at least at a time */
+#define SRV_TRIM_AFTER 16	/* sessions at once that make the heap worth trimming */
 
 enum smtp_job { JOB_NONE, JOB_OPEN, JOB_WRITE, JOB_COMMIT, JOB_DISCARD };
 
@@ -80,6 +81,7 @@ struct smtp_server {
 	size_t n_lst_open;
 	struct smtp_conn *conns;
 	unsigned n_conns;
+	unsigned peak_conns;	/* most sessions at once since the last trim */
 	int stopping;
 	void (*done)(void *);
 	void *done_arg;
@@ -355,6 +357,12 @@ static void conn_free(struct smtp_conn *c)
 	tls_session_free(c->tls);
 	srv_tls_release(c->tls_ref);
 	free(c);
+	/* after a burst, the last session gone: hand the heap back (not
+	 * after every session: trimming costs a walk of the heap) */
+	if (srv->n_conns == 0 && srv->peak_conns >= SRV_TRIM_AFTER) {
+		srv->peak_conns = 0;
+		port_heap_release();
+	}
 	srv_maybe_done(srv);
 }
 
@@ -1146,6 +1154,8 @@ static void srv_connection_cb(uv_stream_t *l, int status)
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->n_conns++;
+	if (srv->n_conns > srv->peak_conns)
+		srv->peak_conns = srv->n_conns;
 	if (uv_accept(l, (uv_stream_t *)&c->h) < 0) {
 		conn_close(c);
 		return;

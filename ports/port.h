@@ -40,4 +40,9 @@ long port_fd_limit(void);
  * when the system cannot tell */
 long port_fds_open(void);
 
+/* port_heap_release - give the free memory at the top of the heap and in
+ * freed pages back to the system (after a burst of sessions; glibc keeps
+ * it otherwise); nothing where the allocator has no such call */
+void port_heap_release(void);
+
 #endif

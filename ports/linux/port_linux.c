@@ -2,7 +2,8 @@
  * port_linux.c - Linux (glibc or musl) specifics for port.h: paths, the
  * peer credentials of a Unix socket (SO_PEERCRED), user names, and the
  * privilege drop of the daemon (spool ownership, setgroups/setgid/setuid),
- * and the open files limit (RLIMIT_NOFILE, /proc/self/fd).
+ * the open files limit (RLIMIT_NOFILE, /proc/self/fd), and giving the
+ * heap back after a burst (glibc's malloc_trim; musl returns it itself).
  */
 #define _GNU_SOURCE 1	/* struct ucred, SO_PEERCRED: Linux-only by nature */
 #include "ports/port.h"
@@ -10,6 +11,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -165,4 +169,11 @@ long port_fds_open(void)
 			n++;
 	closedir(d);
 	return n - 1;	/* the directory's own descriptor */
+}
+
+void port_heap_release(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);	/* returns whether memory was released */
+#endif
 }

@@ -241,7 +241,10 @@ class LimitsTest(unittest.TestCase):
               "smtp_accept_max %d, let in %d, connecting took %.1f s)" %
               (N, rss_idle, rss_peak, rss_after, MAX, len(admitted), connect_time))
         self.assertLess(rss_peak, rss_idle + N * 64)
-        self.assertLess(rss_after, rss_idle + N * 64)
+        # the heap of the burst is handed back once the last session is
+        # gone (malloc_trim on glibc): what stays is a few MiB at most
+        self.assertLess(rss_after, rss_idle + 4096,
+                        "memory of 1,000 sessions not given back")
         self.assertEqual(t.stop(), 0)
 
     def test_emfile(self):
