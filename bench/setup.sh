@@ -61,6 +61,14 @@ mk() { # name packages...
 	printf '127.0.0.1 localhost\n127.0.1.1 tern.bench\n127.0.1.2 postfix.bench\n127.0.1.3 exim.bench\n127.0.1.4 opensmtpd.bench\n127.0.1.9 nowhere.bench\n' >"$r/etc/hosts"
 	printf 'hosts: files\n' >"$r/etc/nsswitch.conf.bench"
 	grep -q '^hosts: *files$' "$r/etc/nsswitch.conf" 2>/dev/null || sed -i 's/^hosts:.*/hosts: files/' "$r/etc/nsswitch.conf"
+	# OpenSMTPD resolves with its own resolver (libasr), which ignores
+	# nsswitch.conf and asks DNS before /etc/hosts ("lookup bind file"): its
+	# reverse lookup of 127.0.0.1 then waited up to 5 s (the resolver's
+	# timeout) before the banner. /etc/hosts first, as for the others
+	# (glibc ignores the keyword).
+	if [ "$name" = opensmtpd ]; then
+		grep -q '^lookup' "$r/etc/resolv.conf" 2>/dev/null || printf '\nlookup file bind\n' >>"$r/etc/resolv.conf"
+	fi
 }
 
 mk postfix postfix
