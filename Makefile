@@ -309,7 +309,7 @@ dist:
 FORCE:
 clean:
 	rm -rf $(O)/core $(O)/dns $(O)/tls $(O)/events $(O)/ports $(O)/tests \
-		$(O)/include $(O)/tern $(O)/libtern.a $(O)/asan $(flags-file)
+		$(O)/include $(O)/tern $(O)/libtern.a $(O)/asan $(O)/oom $(flags-file)
 distclean:
 	rm -rf $(O)
 
@@ -320,7 +320,9 @@ help:
 	@echo 'Build:   all (default), install, size, size-baseline, clean, distclean'
 	@echo 'Test:    check (unit, integration, unit again under ASan+UBSan),'
 	@echo '         unit-check, integration-check, sanitize-check, valgrind-check, configs-check,'
-	@echo '         crash-check (SIGKILL tern serve under load, CRASH_KILLS=50)'
+	@echo '         crash-check (SIGKILL tern serve under load, CRASH_KILLS=50),'
+	@echo '         oom-check (tern serve with its Nth allocation failing, every N;'
+	@echo '         OOM_STICKY=1 OOM_TLS=1 OOM_MAX=)'
 	@echo 'Cross:   cross-check ARCH=mipsel|armhf|arm64 (deps, build, unit tests'
 	@echo '         under qemu-user, size; in $(O)/cross-ARCH) CROSS_DEFCONFIG=,'
 	@echo '         cross-size ARCH=... (size of tiny, router, full on ARCH),'

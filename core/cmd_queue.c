@@ -230,9 +230,15 @@ int queue_deliver(const struct config *cfgc, char *const *ids, size_t n)
 		spool_close(sp);
 		return EX_SOFTWARE_;
 	}
-	if (uv_loop_init(&loop) < 0 || deliver_new(&loop, cfg, sp, &d) < 0) {
+	if (uv_loop_init(&loop) < 0) {
 		spool_close(sp);
 		return EX_OSERR_;
+	}
+	if (deliver_new(&loop, cfg, sp, &d) < 0) {
+		/* out of memory */
+		(void)uv_loop_close(&loop);
+		spool_close(sp);
+		return EX_TEMPFAIL_;
 	}
 	deliver_on_idle(d, queue_idle_cb, &loop);
 	if (ids)
@@ -259,7 +265,7 @@ static int queue_run(struct cli *cli)
 	int rc;
 
 	if (!cfg)
-		return EX_CONFIG_;
+		return errno == ENOMEM ? EX_TEMPFAIL_ : EX_CONFIG_;
 	if (strcmp(cfg->main.log_file, "stderr") != 0 && log_open(cfg->main.log_file) < 0)
 		(void)log_open("none");
 	rc = queue_deliver(cfg, NULL, 0);

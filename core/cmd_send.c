@@ -328,8 +328,9 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 	hdr = submit_headers(in, hend, &so, send_rcpt_add, &rc, &consumed, &hdrlen,
 	    err, sizeof(err));
 	if (!hdr || rc.oom) {
+		/* out of memory is temporary: sendmail's callers retry */
+		rcode = hdr || errno == ENOMEM ? EX_TEMPFAIL_ : EX_DATAERR_;
 		fprintf(stderr, "tern: %s\n", hdr ? "out of memory" : err);
-		rcode = hdr ? EX_TEMPFAIL_ : EX_DATAERR_;
 		goto out;
 	}
 	if (rc.n == 0) {
@@ -382,8 +383,8 @@ static int send_message(const struct config *cfg, const struct send_opts *o,
 		}
 	} else {
 		if (!(envtext = spool_env_format(env, &envlen))) {
+			rcode = errno == ENOMEM ? EX_TEMPFAIL_ : EX_DATAERR_;
 			fprintf(stderr, "tern: cannot write the envelope: %s\n", strerror(errno));
-			rcode = EX_DATAERR_;
 			goto out;
 		}
 		snprintf(received, sizeof(received),
@@ -515,8 +516,8 @@ int send_run(struct cli *cli, const struct send_opts *o, char **rcpts, int n)
 	struct config *cfg = cli_config_load(cli);
 	int rc;
 
-	if (!cfg)
-		return EX_CONFIG_;
+	if (!cfg)	/* out of memory: the caller keeps the message */
+		return errno == ENOMEM ? EX_TEMPFAIL_ : EX_CONFIG_;
 	send_log_open(cfg);
 	rc = send_message(cfg, o, rcpts, n);
 	log_close();
@@ -684,8 +685,8 @@ int send_smtp_stdio(struct cli *cli)
 	size_t len = 0;
 	int eof = 0, rc;
 
-	if (!cfg)
-		return EX_CONFIG_;
+	if (!cfg)	/* out of memory: the client may try again */
+		return errno == ENOMEM ? EX_TEMPFAIL_ : EX_CONFIG_;
 	send_log_open(cfg);
 	if ((rc = send_spool_open(cfg, &sp, 0)) != EXIT_OK)
 		goto out;

@@ -91,6 +91,7 @@ struct cfg_parse {
 	int main_set[CFG_N_MAIN];
 	int *router_set;		/* CFG_N_ROUTER per router */
 	int *transport_set;
+	int oom;			/* an error was "out of memory" */
 };
 
 static void cfg_error(struct cfg_parse *p, int line, const char *fmt, ...)
@@ -101,20 +102,26 @@ static void cfg_error(struct cfg_parse *p, int line, const char *fmt, ...)
 
 static void cfg_error(struct cfg_parse *p, int line, const char *fmt, ...)
 {
+	char msg[1024];
+	size_t n;
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* want of memory fails the load with ENOMEM (try again), not as a
+	 * bad file */
+	n = strlen(msg);
+	if (n >= 13 && strcmp(msg + n - 13, "out of memory") == 0)
+		p->oom = 1;
 	if (p->nerr++ >= CFG_MAX_ERRORS)
 		return;
 	if (!p->errors)
 		return;
 	if (line > 0)
-		fprintf(p->errors, "%s:%d: ", p->file, line);
+		fprintf(p->errors, "%s:%d: %s\n", p->file, line, msg);
 	else
-		fprintf(p->errors, "%s: ", p->file);
-	va_start(ap, fmt);
-	vfprintf(p->errors, fmt, ap);
-	va_end(ap);
-	fputc('\n', p->errors);
+		fprintf(p->errors, "%s: %s\n", p->file, msg);
 }
 
 /* ------------------------------------------------------------ values */
@@ -1301,6 +1308,7 @@ struct config *config_load_string(const char *file, const char *text,
 	    cfg_defaults(cfg_main_opts, &cfg->main) < 0) {
 		cfg_error(&p, 0, "out of memory");
 		config_free(cfg);
+		errno = ENOMEM;
 		return NULL;
 	}
 	p.cfg = cfg;
@@ -1309,6 +1317,7 @@ struct config *config_load_string(const char *file, const char *text,
 	if (!(line = malloc(strlen(text) + 1))) {
 		cfg_error(&p, 0, "out of memory");
 		config_free(cfg);
+		errno = ENOMEM;
 		return NULL;
 	}
 	while (*s) {
@@ -1342,6 +1351,7 @@ struct config *config_load_string(const char *file, const char *text,
 		if (p.nerr > CFG_MAX_ERRORS && errors)
 			fprintf(errors, "%s: %d more errors\n", file, p.nerr - CFG_MAX_ERRORS);
 		config_free(cfg);
+		errno = p.oom ? ENOMEM : EINVAL;
 		return NULL;
 	}
 	return cfg;
@@ -1355,8 +1365,11 @@ struct config *config_load(const char *file, FILE *errors)
 
 	text = cfg_slurp(file, &len, err, sizeof(err));
 	if (!text) {
+		int e = strcmp(err, "out of memory") == 0 ? ENOMEM : errno;
+
 		if (errors)
 			fprintf(errors, "%s: %s\n", file, err);
+		errno = e;
 		return NULL;
 	}
 	if (strlen(text) != len) {
@@ -1365,6 +1378,7 @@ struct config *config_load(const char *file, FILE *errors)
 			fprintf(errors, "%s:%d: NUL byte in line\n", file,
 			    cfg_nul_line(text, len));
 		free(text);
+		errno = EINVAL;
 		return NULL;
 	}
 	cfg = config_load_string(file, text, errors);

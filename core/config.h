@@ -82,6 +82,9 @@ struct config {
 	size_t n_alias;
 };
 
+/* config_load - NULL on any error (each written to errors) with errno
+ * ENOMEM when memory ran out (a temporary failure), else the reason the
+ * file could not be read or EINVAL (it is wrong) */
 struct config *config_load(const char *file, FILE *errors);
 /* config_load_string - same, from memory (file names the errors) */
 struct config *config_load_string(const char *file, const char *text,

@@ -11,6 +11,9 @@
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/kconfig.h"
+#ifdef TERN_ALLOC_FAULT
+#include "tests/unit/alloc_fail.h"	/* the fault injector (make oom-check) */
+#endif
 
 struct cli_cmd {
 	const char *name;
@@ -55,6 +58,11 @@ int main(int argc, char **argv)
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	size_t i;
 	int a = 1;
+
+#ifdef TERN_ALLOC_FAULT
+	/* make oom-check: TERN_ALLOC_FAIL_CLI=N fails a command's Nth allocation */
+	(void)alloc_fail_env("TERN_ALLOC_FAIL_CLI");	/* -1: not set, nothing fails */
+#endif
 
 	/* sendmail and mailq: the sendmail command line */
 	if (strcmp(prog, "sendmail") == 0 || strcmp(prog, "mailq") == 0) {

@@ -365,7 +365,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	    (long)getpid(), cli->config_file);
 #ifdef TERN_ALLOC_FAULT
 	/* make oom-check: TERN_ALLOC_FAIL=N fails the Nth allocation from here */
-	(void)alloc_fail_env();	/* -1: TERN_ALLOC_FAIL not set, nothing fails */
+	(void)alloc_fail_env("TERN_ALLOC_FAIL");	/* -1: not set, nothing fails */
 #endif
 	deliver_queue_run(s.deliver, 0);
 	uv_run(&s.loop, UV_RUN_DEFAULT);

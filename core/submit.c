@@ -9,6 +9,7 @@
  */
 #include "core/submit.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,7 @@ char *submit_headers(const char *hdr, size_t len, const struct submit_opts *o,
 	}
 	if (o->extract && !(scratch = malloc(len + 1))) {
 		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
 		return NULL;
 	}
 	pos = 0;
@@ -145,6 +147,7 @@ char *submit_headers(const char *hdr, size_t len, const struct submit_opts *o,
 				    (int)(f.namelen > 40 ? 40 : f.namelen), f.name);
 				free(scratch);
 				free(out.p);
+				errno = EINVAL;
 				return NULL;
 			}
 		}
@@ -176,6 +179,7 @@ char *submit_headers(const char *hdr, size_t len, const struct submit_opts *o,
 	if (out.oom) {
 		free(out.p);
 		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
 		return NULL;
 	}
 	*outlen = out.len;

@@ -30,7 +30,8 @@ struct submit_opts {
 /* submit_headers - hdr[0..len) is the start of the input, up to and
  * including the empty line that ends the headers (mailhdr_end), or all of
  * it when there is none. Returns a heap buffer (caller frees) with the new
- * header section including its ending empty line, or NULL with err.
+ * header section including its ending empty line, or NULL with err and
+ * errno ENOMEM (out of memory: try again) or EINVAL (a bad address).
  * *consumed is how much of hdr was header: a line that is not a header
  * field ends the section (sendmail's and Postfix's reading), and the rest
  * belongs to the body. rcpt_cb is called with each -t recipient,

@@ -137,9 +137,15 @@ size_t alloc_fail_outstanding(void)
 	return n;
 }
 
-int alloc_fail_env(void)
+static void alloc_fail_report(void)
 {
-	const char *v = getenv("TERN_ALLOC_FAIL"), *s;
+	fprintf(stderr, "alloc_fail: %lu allocations counted, %lu failed\n",
+	    alloc_fail_count(), alloc_fail_failed());
+}
+
+int alloc_fail_env(const char *var)
+{
+	const char *v = getenv(var), *s;
 	char *end;
 	unsigned long n;
 
@@ -150,6 +156,8 @@ int alloc_fail_env(void)
 	if (errno || *end)
 		return -1;
 	s = getenv("TERN_ALLOC_FAIL_STICKY");
+	if (atexit(alloc_fail_report) != 0)
+		return -1;
 	alloc_fail_at(n, s && strcmp(s, "1") == 0);
 	return 0;
 }

@@ -31,9 +31,11 @@ unsigned long alloc_fail_count(void);
 unsigned long alloc_fail_failed(void);
 /* alloc_fail_outstanding - blocks allocated in the window, not freed */
 size_t alloc_fail_outstanding(void);
-/* alloc_fail_env - for a whole program: TERN_ALLOC_FAIL=N in the
- * environment opens a window failing the Nth allocation from now (with
- * TERN_ALLOC_FAIL_STICKY=1, every one from the Nth); 0 when set */
-int alloc_fail_env(void);
+/* alloc_fail_env - for a whole program: var=N in the environment opens
+ * a window failing the Nth allocation from now (with
+ * TERN_ALLOC_FAIL_STICKY=1, every one from the Nth), and at exit
+ * "alloc_fail: C allocations counted, F failed" goes to stderr; 0, or -1
+ * when var is not set (nothing fails) */
+int alloc_fail_env(const char *var);
 
 #endif
