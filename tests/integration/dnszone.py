@@ -54,6 +54,12 @@ API
       form "USAGE SELECTOR MTYPE HEX", e.g. "3 1 1 9f86d0..." (hex may
       contain spaces). Takes effect at start() or the next reload().
   set_rrset(name, type, [rdata, ...])  same, for any type ("A", "MX", ...).
+  set_sig(name, type, fault)  give the RRSIG of one RRset of a signed zone a
+      fault, the rest of the zone staying good: "expired" (inception 60 and
+      expiration 7 days ago), "future" (not valid before 7 days from now),
+      "broken" (a byte of the signature flipped) -> Unbound answers SERVFAIL
+      for that RRset only; None removes the fault. Takes effect at start()
+      or the next reload().
   add_records(zone, [line, ...])  append zone-file lines to zone (its
       $ORIGIN is the zone, so relative owners work; TTL/class optional).
   add_zone(name, kind="secure"|"insecure"|"bogus"|"expired", records=None)
@@ -81,6 +87,7 @@ DUMMY_SHA256 = hashlib.sha256(b"tern dnszone dummy").hexdigest()
 BIG_TLSA = ["3 0 2 " + hashlib.sha512(b"tern big tlsa %d" % i).hexdigest()
             for i in range(40)]
 KINDS = ("anchor", "secure", "insecure", "bogus", "expired")
+SIG_FAULTS = ("expired", "future", "broken")
 TTL = 60
 
 NSD = shutil.which("nsd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") or "/usr/sbin/nsd"
@@ -149,6 +156,7 @@ class DnsZones:
         self.trust_anchor = None
         self.serial = int(time.time()) % 2000000000
         self.zones = {}
+        self.sig_faults = {}        # (owner, TYPE) -> one of SIG_FAULTS
         self._nsd = self._unbound = None
         self._started = False
         self._zone("test.", "anchor")
@@ -243,6 +251,18 @@ class DnsZones:
             clean.append("%s %s %s %s" % (parts[0], parts[1], parts[2], hexdata))
         self.set_rrset(name, "TLSA", clean)
 
+    def set_sig(self, name, rtype, fault):
+        """The RRSIG over (name, rtype) gets fault (SIG_FAULTS; None: none)."""
+        name = fqdn(name)
+        if not self.zones[self.zone_of(name)].signed:
+            raise ValueError("%s is in an unsigned zone" % name)
+        if fault is None:
+            self.sig_faults.pop((name, rtype.upper()), None)
+        elif fault not in SIG_FAULTS:
+            raise ValueError("signature fault %r not in %s" % (fault, SIG_FAULTS))
+        else:
+            self.sig_faults[(name, rtype.upper())] = fault
+
     def add_records(self, zone, lines):
         zone = fqdn(zone)
         if zone not in self.zones:
@@ -326,6 +346,61 @@ class DnsZones:
             self._run([SIGNZONE, "-i", _utc(inc), "-e", _utc(exp), "-o", z.origin,
                        "-f", fname + ".signed", fname,
                        os.path.join(self._path("keys"), z.key)], cwd=zdir)
+            faults = {k: v for k, v in self.sig_faults.items()
+                      if self.zone_of(k[0]) == z.origin}
+            if faults:
+                self._fault_sigs(z, fname, faults, now)
+
+    @staticmethod
+    def _rrsig_key(line):
+        """(owner, covered type) of an ldns-signzone RRSIG line, else None."""
+        f = line.split()
+        if len(f) > 5 and f[3] == "RRSIG":
+            return (f[0].lower(), f[4].upper())
+        return None
+
+    def _fault_sigs(self, z, fname, faults, now):
+        """Swap the RRSIGs of the faulted RRsets of zone z for ones signed
+        with another validity window (the same key over the same data), or
+        flip a byte of their signature."""
+        import base64
+        zdir = self._path("zones")
+        alt = {}
+        windows = {"expired": (now - 60 * 86400, now - 7 * 86400),
+                   "future": (now + 7 * 86400, now + 37 * 86400)}
+        for fault in set(faults.values()) & set(windows):
+            inc, exp = windows[fault]
+            out = "%s.%s.signed" % (fname, fault)
+            self._run([SIGNZONE, "-i", _utc(inc), "-e", _utc(exp), "-o", z.origin,
+                       "-f", out, fname,
+                       os.path.join(self._path("keys"), z.key)], cwd=zdir)
+            with open(os.path.join(zdir, out)) as f:
+                for line in f:
+                    k = self._rrsig_key(line)
+                    if k in faults and faults[k] == fault:
+                        alt[k] = line
+        path = os.path.join(zdir, fname + ".signed")
+        with open(path) as f:
+            lines = f.readlines()
+        done = set()
+        for i, line in enumerate(lines):
+            k = self._rrsig_key(line)
+            if k not in faults:
+                continue
+            if faults[k] == "broken":
+                head, sig = line.rstrip("\n").rsplit(None, 1)
+                raw = bytearray(base64.b64decode(sig))
+                raw[-1] ^= 0x55
+                lines[i] = "%s %s\n" % (head, base64.b64encode(bytes(raw)).decode())
+            else:
+                lines[i] = alt[k]
+            done.add(k)
+        missing = set(faults) - done
+        if missing:
+            raise RuntimeError("dnszone: set_sig: no RRSIG over %s in %s"
+                               % (sorted(missing), z.origin))
+        with open(path, "w") as f:
+            f.writelines(lines)
 
     def _nsd_conf(self):
         lines = ["server:",

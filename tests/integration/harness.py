@@ -45,6 +45,20 @@ def enabled(sym):
     return CONFIG.get(sym) == "y"
 
 
+def runner_fixes_fd_limits():
+    """True when RUNNER is valgrind: it keeps file descriptors of its own
+    under the client's limit and fixes that limit at start-up (setrlimit
+    cannot raise it), so tests of tern's open files limit cannot run."""
+    return any(os.path.basename(a).startswith("valgrind") for a in RUNNER)
+
+
+def runner_replaces_allocator():
+    """True when RUNNER is valgrind: its malloc keeps freed blocks (the
+    freelist quarantine) and shadow memory, so a tern's RSS says nothing
+    about tern's own memory use."""
+    return runner_fixes_fd_limits()
+
+
 SANITIZER_MARKS = ("Sanitizer", "runtime error:")
 
 

@@ -249,6 +249,35 @@ class DnsZoneTest(unittest.TestCase):
             tmp = d.tmpdir
         self.assertFalse(os.path.exists(tmp))
 
+    def test_set_sig_faults_one_rrset(self):
+        # a separate tree: the faulted RRsets are SERVFAIL for the reason
+        # meant, the rest of the zone (the same owner's A included) secure
+        with dnszone.DnsZones(records={"secure.test": [
+                "e A 127.0.0.3", "f A 127.0.0.4", "b A 127.0.0.5",
+                "_25._tcp.e TLSA 3 1 1 " + "00" * 32]}) as d:
+            d.set_sig("_25._tcp.e.secure.test", "TLSA", "expired")
+            d.set_sig("f.secure.test", "A", "future")
+            d.set_sig("b.secure.test.", "a", "broken")
+            with self.assertRaises(ValueError):
+                d.set_sig("mx.insecure.test", "A", "expired")
+            with self.assertRaises(ValueError):
+                d.set_sig("e.secure.test", "A", "stale")
+            d.reload()
+            for name, rtype, why in (("_25._tcp.e.secure.test", "TLSA", "signature expired"),
+                                     ("f.secure.test", "A", "signature before inception date"),
+                                     ("b.secure.test", "A", "signature crypto failed")):
+                flags, status, ans, out = dig(d.resolver_port, name, rtype)
+                self.assertEqual(status, "SERVFAIL", out)
+                self.assertRegex(d.logs(), r"validation failure <%s. %s IN>: %s"
+                                 % (re.escape(name), rtype, why))
+            flags, status, ans, out = dig(d.resolver_port, "e.secure.test", "A")
+            self.assertIn("ad", flags, out)
+            self.assertEqual(rrs(ans, "A"), ["127.0.0.3"])
+            d.set_sig("f.secure.test", "A", None)
+            d.reload()
+            flags, status, ans, out = dig(d.resolver_port, "f.secure.test", "A")
+            self.assertIn("ad", flags, out)
+
     def test_bad_record_fails_clearly(self):
         d = dnszone.DnsZones(records={"insecure.test": ["broken IN MX notanumber"]})
         with self.assertRaises(RuntimeError) as cm:
