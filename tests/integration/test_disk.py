@@ -244,7 +244,7 @@ class SpoolOwnerTest(unittest.TestCase):
         self.t.stop()
         subprocess.run(["chown", "-R", "root:root", self.t.spool], check=True)
         r = subprocess.run(["setpriv", "--reuid", ACCOUNT, "--regid", ACCOUNT,
-                            "--clear-groups", harness.TERN, "-C", self.t.conf, "queue", "list"],
+                            "--clear-groups"] + harness.RUNNER + [harness.TERN, "-C", self.t.conf, "queue", "list"],
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 77, r.stderr)
         self.assertIn("spool %s: owned by uid 0 (root), expected %s (uid %d), the account "
