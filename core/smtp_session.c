@@ -272,7 +272,11 @@ static const char *smtp_check_rcpt(struct smtp_sess *s, const struct smtp_cmd *c
 		return reply;
 	}
 	if (smtp_domain_is_local(cfg, c->domain, c->domainlen)) {
-		if (c->path[0] != '"' && config_alias_find(cfg, c->path, c->locallen))
+		/* postmaster@ falls back on root as in the router (RFC 5321
+		 * 4.5.1: postmaster of every domain) */
+		if (c->path[0] != '"' && (config_alias_find(cfg, c->path, c->locallen) ||
+		    (c->locallen == 10 && strncasecmp(c->path, "postmaster", 10) == 0 &&
+		    config_alias_find(cfg, "root", 4))))
 			return NULL;
 		snprintf(reply, rlen, "550 5.1.1 <%.*s>: no such user here",
 		    (int)c->pathlen, c->path);

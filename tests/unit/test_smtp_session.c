@@ -363,6 +363,8 @@ static void test_fuzz_findings(void **state)
 	EXPECT(&s, "RCPT TO:<\"b c\"@example.org>", "553 5.1.3");
 	EXPECT(&s, "RCPT TO:<\"b>\"@example.org>", "553 5.1.3");
 	EXPECT(&s, "DATA", "554");
+	/* postmaster@ a local domain goes to root, as the router does */
+	EXPECT(&s, "RCPT TO:<PostMaster@mx.test>", "250");
 	EXPECT(&s, "RCPT TO:<\"b.c\"@example.org>", "250");
 	EXPECT(&s, "DATA", "354");
 	head = smtp_sess_spool_head(&s, "abcdef-ghijkl-mnop", 1764064800, &len);
