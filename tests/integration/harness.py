@@ -52,11 +52,17 @@ def runner_fixes_fd_limits():
     return any(os.path.basename(a).startswith("valgrind") for a in RUNNER)
 
 
+_ASAN = []
+
+
 def runner_replaces_allocator():
-    """True when RUNNER is valgrind: its malloc keeps freed blocks (the
-    freelist quarantine) and shadow memory, so a tern's RSS says nothing
-    about tern's own memory use."""
-    return runner_fixes_fd_limits()
+    """True when RUNNER is valgrind or tern is built with AddressSanitizer:
+    their malloc keeps freed blocks (the quarantine) and shadow memory, so
+    a tern's RSS says nothing about tern's own memory use."""
+    if not _ASAN:
+        with open(TERN, "rb") as f:
+            _ASAN.append(b"__asan_init" in f.read())
+    return runner_fixes_fd_limits() or _ASAN[0]
 
 
 SANITIZER_MARKS = ("Sanitizer", "runtime error:")
