@@ -26,17 +26,8 @@ import harness
 from harness import Sink, Tern, enabled, wait_for
 
 MSG = b"Subject: disk %d\r\nMessage-ID: <disk-%d@client.test>\r\n\r\nhello\r\n"
-ACCOUNT = "tern-it"          # as test_privs.py
+from test_privs import ACCOUNT, account  # noqa: E402  the test account
 STRANGER_UID = 54321         # an account that is neither root nor ACCOUNT
-
-
-def account():
-    try:
-        return pwd.getpwnam(ACCOUNT)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", ACCOUNT], check=True)
-        return pwd.getpwnam(ACCOUNT)
 
 
 def fill(path):
