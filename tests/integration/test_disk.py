@@ -16,7 +16,6 @@ Needs root (mount, chown, another account), as CI runs.
 """
 import errno
 import os
-import pwd
 import re
 import signal
 import subprocess
