@@ -20,7 +20,10 @@
  * (command or data line), restarted only when a line has ended, so a
  * client that trickles bytes without ending a line (slowloris) is cut off
  * as an idle one is; a client that does not read the 421 that follows is
- * dropped one more timeout later. Sessions are also kept under the open
+ * dropped one more timeout later. In DATA, smtp_min_data_rate also holds:
+ * the message must come at that average rate after one timeout of grace
+ * (time that reading was stopped for the disk does not count), so that
+ * one line per timeout cannot hold a slot for hours. Sessions are also kept under the open
  * files limit (srv_fd_cap), so that a client over it gets a 421 rather
  * than libuv's silent close at EMFILE.
  *
@@ -32,6 +35,7 @@
 #include "core/smtp_server.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +137,9 @@ struct smtp_conn {
 	char *dbuf, *jbuf;
 	size_t dlen, jlen;
 	long long dsize;
+	uint64_t data_t0;		/* uv_now() at DATA */
+	uint64_t data_raw;		/* bytes of DATA read so far */
+	uint64_t held_ms, held_since;	/* time reading was stopped by us */
 	enum smtp_data_result dr;
 	int data_end;
 	enum smtp_job job;
@@ -165,12 +172,38 @@ static void conn_data_reset(struct smtp_conn *c);
 static void conn_data_pump(struct smtp_conn *c);
 static void conn_timer_cb(uv_timer_t *t);
 
-/* conn_deadline - the next line must end within smtp_receive_timeout */
+/* conn_data_budget - milliseconds the DATA phase has left under
+ * smtp_min_data_rate: one smtp_receive_timeout of grace plus the time the
+ * bytes read so far are worth, less the time taken (not counting the time
+ * reading was stopped because the disk was behind). INT64_MAX: no limit
+ * (not in DATA, the message is complete, or no minimum). */
+static int64_t conn_data_budget(const struct smtp_conn *c)
+{
+	uint64_t rate = (uint64_t)c->cfg->main.smtp_min_data_rate;
+	uint64_t now, took, allowed;
+
+	if (c->sess.state != SMTP_ST_DATA || c->data_end || rate == 0)
+		return INT64_MAX;
+	now = uv_now(c->srv->loop);
+	took = now - c->data_t0 - c->held_ms;
+	if (!c->reading && c->held_since)
+		took -= now - c->held_since;
+	allowed = (uint64_t)c->cfg->main.smtp_receive_timeout * 1000 +
+	    c->data_raw / rate * 1000 + c->data_raw % rate * 1000 / rate;
+	return (int64_t)allowed - (int64_t)took;
+}
+
+/* conn_deadline - the next line must end within smtp_receive_timeout,
+ * and in DATA within what smtp_min_data_rate leaves */
 static void conn_deadline(struct smtp_conn *c)
 {
+	uint64_t ms = (uint64_t)c->cfg->main.smtp_receive_timeout * 1000;
+	int64_t left = conn_data_budget(c);
+
+	if (left < (int64_t)ms)
+		ms = left > 0 ? (uint64_t)left : 1;
 	if (!c->closing)
-		uv_timer_start(&c->timer, conn_timer_cb,
-		    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
+		uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
 }
 
 /* ------------------------------------------------------------ TLS */
@@ -680,6 +713,10 @@ static void conn_data_begin(struct smtp_conn *c)
 
 	smtp_data_init(&c->dec);
 	c->dr = SMTP_DR_OK;
+	c->data_t0 = uv_now(c->srv->loop);
+	c->data_raw = 0;
+	c->held_ms = 0;
+	c->held_since = c->reading ? 0 : c->data_t0;
 	c->dbuf = malloc(SMTP_DBUF_MAX);
 	c->jbuf = malloc(SMTP_DBUF_MAX);
 	if (!c->dbuf || !c->jbuf ||
@@ -762,6 +799,7 @@ static size_t conn_process_input(struct smtp_conn *c)
 			if (c->data_end)
 				break;	/* the commit is under way */
 			used = conn_data_input(c, c->in + pos, c->inlen - pos);
+			c->data_raw += used;
 			pos += used;
 			if (used == 0 || c->data_end)
 				break;
@@ -958,7 +996,8 @@ static void conn_timer_cb(uv_timer_t *t)
 		return;
 	if (c->job != JOB_NONE || c->in_sync) {
 		/* we are the slow one: wait */
-		conn_deadline(c);
+		uv_timer_start(&c->timer, conn_timer_cb,
+		    (uint64_t)c->cfg->main.smtp_receive_timeout * 1000, 0);
 		return;
 	}
 	if (c->close_after_flush) {
@@ -968,8 +1007,15 @@ static void conn_timer_cb(uv_timer_t *t)
 		conn_close(c);
 		return;
 	}
-	log_info("H=(%s) [%s]:%u SMTP command timeout%s", c->sess.helo, c->peer,
-	    c->port, c->sess.state == SMTP_ST_DATA ? " during DATA" : "");
+	if (conn_data_budget(c) <= 0)
+		log_info("H=(%s) [%s]:%u SMTP data too slow: %llu bytes in %llu s "
+		    "(smtp_min_data_rate %lld)", c->sess.helo, c->peer, c->port,
+		    (unsigned long long)c->data_raw,
+		    (unsigned long long)(uv_now(c->srv->loop) - c->data_t0) / 1000,
+		    c->cfg->main.smtp_min_data_rate);
+	else
+		log_info("H=(%s) [%s]:%u SMTP command timeout%s", c->sess.helo,
+		    c->peer, c->port, c->sess.state == SMTP_ST_DATA ? " during DATA" : "");
 	if (c->sess.state == SMTP_ST_DATA)
 		conn_data_reset(c);
 	smtp_sess_timeout(&c->sess);
@@ -1011,11 +1057,16 @@ static void conn_read_update(struct smtp_conn *c)
 	    c->inlen < SMTP_IN_MAX && c->out_pending < SMTP_OUT_PENDING_MAX;
 
 	if (want && !c->reading) {
-		if (uv_read_start((uv_stream_t *)&c->h, conn_alloc_cb, conn_read_cb) == 0)
+		if (uv_read_start((uv_stream_t *)&c->h, conn_alloc_cb, conn_read_cb) == 0) {
 			c->reading = 1;
+			if (c->held_since)
+				c->held_ms += uv_now(c->srv->loop) - c->held_since;
+			c->held_since = 0;
+		}
 	} else if (!want && c->reading) {
 		uv_read_stop((uv_stream_t *)&c->h);
 		c->reading = 0;
+		c->held_since = uv_now(c->srv->loop);
 	}
 }
 

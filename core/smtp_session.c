@@ -254,6 +254,7 @@ static enum smtp_action smtp_do_mail(struct smtp_sess *s, const struct smtp_cmd 
 	}
 	s->env = env;
 	s->state = SMTP_ST_MAIL;
+	s->nonmail = 0;
 	smtp_out_printf(&s->out, "250 2.1.0 OK");
 	return SMTP_A_NONE;
 }
@@ -459,27 +460,30 @@ static enum smtp_action smtp_do_unavailable(struct smtp_sess *s, const struct sm
 #define ST(x) (1u << SMTP_ST_##x)
 #define ST_SESSION (ST(FRESH) | ST(READY) | ST(MAIL) | ST(RCPT))
 
+/* nonmail: counts against smtp_accept_max_nonmail (Exim's idea: a
+ * client that only chats holds a connection slot) */
 static const struct smtp_cmd_row {
 	enum smtp_verb verb;
 	unsigned states;	/* where it is allowed */
 	const char *out_of_sequence;
 	enum smtp_action (*run)(struct smtp_sess *, const struct smtp_cmd *);
+	int nonmail;
 } smtp_cmds[] = {
-	{ SMTP_V_HELO, ST_SESSION, NULL, smtp_do_helo },
-	{ SMTP_V_EHLO, ST_SESSION, NULL, smtp_do_helo },
-	{ SMTP_V_MAIL, ST(READY), NULL, smtp_do_mail },
-	{ SMTP_V_RCPT, ST(MAIL) | ST(RCPT), "503 5.5.1 MAIL first", smtp_do_rcpt },
-	{ SMTP_V_DATA, ST(RCPT), NULL, smtp_do_data },
-	{ SMTP_V_RSET, ST_SESSION, NULL, smtp_do_rset },
-	{ SMTP_V_NOOP, ST_SESSION, NULL, smtp_do_noop },
-	{ SMTP_V_QUIT, ST_SESSION, NULL, smtp_do_quit },
-	{ SMTP_V_VRFY, ST_SESSION, NULL, smtp_do_vrfy },
-	{ SMTP_V_HELP, ST_SESSION, NULL, smtp_do_help },
+	{ SMTP_V_HELO, ST_SESSION, NULL, smtp_do_helo, 1 },
+	{ SMTP_V_EHLO, ST_SESSION, NULL, smtp_do_helo, 1 },
+	{ SMTP_V_MAIL, ST(READY), NULL, smtp_do_mail, 0 },
+	{ SMTP_V_RCPT, ST(MAIL) | ST(RCPT), "503 5.5.1 MAIL first", smtp_do_rcpt, 0 },
+	{ SMTP_V_DATA, ST(RCPT), NULL, smtp_do_data, 0 },
+	{ SMTP_V_RSET, ST_SESSION, NULL, smtp_do_rset, 1 },
+	{ SMTP_V_NOOP, ST_SESSION, NULL, smtp_do_noop, 1 },
+	{ SMTP_V_QUIT, ST_SESSION, NULL, smtp_do_quit, 0 },
+	{ SMTP_V_VRFY, ST_SESSION, NULL, smtp_do_vrfy, 1 },
+	{ SMTP_V_HELP, ST_SESSION, NULL, smtp_do_help, 1 },
 	{ SMTP_V_STARTTLS, ST(READY) | ST(FRESH), "503 5.5.1 STARTTLS in a transaction",
-	  smtp_do_starttls },
-	{ SMTP_V_EXPN, ST_SESSION, NULL, smtp_do_unavailable },
-	{ SMTP_V_AUTH, ST_SESSION, NULL, smtp_do_unavailable },
-	{ SMTP_V_BDAT, ST_SESSION, NULL, smtp_do_unavailable },
+	  smtp_do_starttls, 0 },
+	{ SMTP_V_EXPN, ST_SESSION, NULL, smtp_do_unavailable, 1 },
+	{ SMTP_V_AUTH, ST_SESSION, NULL, smtp_do_unavailable, 1 },
+	{ SMTP_V_BDAT, ST_SESSION, NULL, smtp_do_unavailable, 1 },
 };
 
 /* smtp_sequence_reply - 503 text for a command in the wrong state */
@@ -535,6 +539,16 @@ enum smtp_action smtp_sess_line(struct smtp_sess *s, const char *line, size_t le
 	}
 	if (!(row->states & (1u << s->state)))
 		return smtp_error(s, smtp_sequence_reply(s, row));
+	if (row->nonmail) {
+		unsigned max = (unsigned)s->cfg->main.smtp_accept_max_nonmail;
+
+		if (++s->nonmail > max && max > 0) {
+			smtp_out_printf(&s->out, "421 4.7.0 %s Too many non-mail commands",
+			    s->cfg->main.primary_hostname);
+			s->state = SMTP_ST_CLOSED;
+			return SMTP_A_CLOSE;
+		}
+	}
 	return row->run(s, &c);
 }
 

@@ -67,6 +67,7 @@ struct smtp_sess {
 	int utf8;		/* SMTPUTF8 on this transaction */
 	long long declared_size;
 	unsigned synprot_errors, unknown_commands;
+	unsigned nonmail;	/* non-mail commands since the last accepted MAIL */
 	unsigned messages;	/* accepted in this session */
 	struct smtp_out out;
 	/* space_low - set by the glue after init: nonzero when the spool

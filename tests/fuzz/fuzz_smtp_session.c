@@ -11,7 +11,8 @@
  * The first three octets choose the options:
  *   data[0]  bits 0-2: one of 8 configs (recipients_max 2 or 100,
  *            smtp_max_synprot_errors 0 or 3, smtp_max_unknown_commands 0
- *            or 2, postmaster alias or not); bit 3: local submission;
+ *            or 2 with smtp_accept_max_nonmail 0 or 3, postmaster alias
+ *            or not); bit 3: local submission;
  *            bit 4: STARTTLS offered; bit 5: a client in relay_from_hosts;
  *            bit 6: the TLS handshake succeeds (else the glue closes)
  *   data[1]  the spool's outcome for each message, two bits each (OK,
@@ -76,8 +77,9 @@ static struct config *config_for(unsigned i)
 	    "recipients_max = %d\n"
 	    "smtp_max_synprot_errors = %d\n"
 	    "smtp_max_unknown_commands = %d\n"
+	    "smtp_accept_max_nonmail = %d\n"
 	    "[aliases]\nroot = admin@example.net\nx.y = a@example.net, b@example.net\n%s",
-	    i & 1 ? 100 : 2, i & 2 ? 3 : 0, i & 4 ? 2 : 0,
+	    i & 1 ? 100 : 2, i & 2 ? 3 : 0, i & 4 ? 2 : 0, i & 4 ? 3 : 0,
 	    i & 1 ? "postmaster = root\n" : "");
 	configs[i] = config_load_string("fz.conf", text, stderr);
 	CHECK(configs[i] != NULL);

@@ -81,6 +81,84 @@ class Client:
         return self.buf.split(b"\r\n")
 
 
+def read_reply(f):
+    """One (multi-line) SMTP reply from a socket file; b"" when closed."""
+    lines = []
+    while True:
+        line = f.readline()
+        if not line:
+            return b"".join(lines)
+        lines.append(line)
+        if line[3:4] != b"-":
+            return b"".join(lines)
+
+
+@unittest.skipUnless(enabled("CONFIG_SMTP_SERVER"), "no SMTP listener in this build")
+class DataRateTest(unittest.TestCase):
+    """smtp_min_data_rate: a DATA client that ends a line just inside each
+    smtp_receive_timeout is still cut off once the message comes slower
+    than the minimum on average; with no minimum it is not."""
+    aliases = "[aliases]\nroot = admin@example.net\n"
+
+    def drip(self, rate, seconds):
+        """A message sent as one 80-byte line every 1.5 s (each well inside
+        the 3 s line timeout). Returns (tern, the reply to the data or
+        b"" when closed, seconds the session lasted)."""
+        t = Tern(self.aliases, "queue_only = true\nsmtp_receive_timeout = 3s\n"
+                 "smtp_min_data_rate = %d\n" % rate)
+        self.addCleanup(t.cleanup)
+        t.serve()
+        s, f = t.raw(timeout=15)
+        self.addCleanup(s.close)
+        s.sendall(b"EHLO drip.test\r\nMAIL FROM:<a@example.net>\r\n"
+                  b"RCPT TO:<b@example.org>\r\nDATA\r\n")
+        for _ in range(4):
+            read_reply(f)
+        start = time.monotonic()
+        s.sendall(b"Subject: drip\r\n\r\n")
+        s.settimeout(1.5)
+        reply = b""
+        while time.monotonic() - start < seconds:
+            try:
+                reply = s.recv(4096)
+                break   # tern said something (or closed): it gave up
+            except socket.timeout:
+                pass
+            try:
+                s.sendall(b"x" * 78 + b"\r\n")
+            except OSError:
+                break
+        else:
+            s.settimeout(15)
+            s.sendall(b".\r\n")
+            reply = f.readline()
+        return t, reply, time.monotonic() - start
+
+    def test_too_slow_is_cut_off(self):
+        # 100 bytes/s: 3 s of grace + 0.8 s per line against 1.5 s per
+        # line runs out after about 4 lines (6 s)
+        t, reply, took = self.drip(100, 20)
+        self.assertTrue(reply.startswith(b"421 4.4.2"), reply)
+        self.assertLess(took, 12)
+        self.assertGreater(took, 4)
+        harness.wait_for(lambda: "SMTP data too slow" in t.read_log(), what="log line")
+        self.assertIn("smtp_min_data_rate 100", t.read_log())
+        self.assertEqual(t.queue_ids(), [])
+
+    def test_no_minimum(self):
+        # smtp_min_data_rate = 0: the same client finishes after 12 s
+        t, reply, took = self.drip(0, 12)
+        self.assertTrue(reply.startswith(b"250 "), reply)
+        self.assertEqual(len(t.queue_ids()), 1)
+        self.assertNotIn("too slow", t.read_log())
+
+    def test_fast_enough(self):
+        # 30 bytes/s is below the client's 53: it finishes too
+        t, reply, took = self.drip(30, 12)
+        self.assertTrue(reply.startswith(b"250 "), reply)
+        self.assertEqual(len(t.queue_ids()), 1)
+
+
 @unittest.skipUnless(enabled("CONFIG_SMTP_SERVER"), "no SMTP listener in this build")
 class LimitsTest(unittest.TestCase):
     aliases = "[aliases]\nroot = admin@example.net\n"

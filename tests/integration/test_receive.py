@@ -231,6 +231,29 @@ class ReceiveTest(unittest.TestCase):
         self.assertEqual(f.readline(), b"")   # closed
         s.close()
 
+    def test_nonmail_limit(self):
+        # smtp_accept_max_nonmail (Exim's): chatting without mail is cut
+        # off; each accepted MAIL starts the count again
+        t = self.start("smtp_accept_max_nonmail = 3\n")
+        s, f = t.raw()
+        s.sendall(b"EHLO c\r\nNOOP\r\nRSET\r\nMAIL FROM:<a@example.net>\r\n"
+                  b"NOOP\r\nRSET\r\nVRFY x\r\n")
+        got = [reply_lines(f)[-1] for _ in range(7)]
+        self.assertTrue(all(l[:1] == b"2" for l in got), got)
+        s.sendall(b"NOOP\r\nNOOP\r\n")
+        last = reply_lines(f)[-1]
+        self.assertTrue(last.startswith(b"421 4.7.0"), last)
+        self.assertIn(b"non-mail", last)
+        self.assertEqual(f.readline(), b"")   # closed, the second NOOP unread
+        s.close()
+        # the default (10) leaves a normal client room for its chat
+        t2 = self.start()
+        with t2.smtp() as c:
+            for _ in range(5):
+                c.ehlo()
+                c.noop()
+            c.sendmail("a@example.net", ["b@example.org"], MSG)
+
     def test_connection_limit(self):
         t = self.start("smtp_accept_max = 2\n")
         a, fa = t.raw()
