@@ -700,12 +700,12 @@ int send_smtp_stdio(struct cli *cli)
 	s.space_low = send_space_low;
 	s.space_arg = &space;
 	for (;;) {
-		size_t linelen;
-		int bare;
-		long n = smtp_line_find(buf, len, SMTP_CMD_LINE_MAX, &linelen, &bare);
-		enum smtp_action a;
+		size_t used;
+		enum smtp_action a = smtp_sess_input(&s, buf, len, &used);
 
-		if (n == 0) {
+		if (used == 0) {
+			ssize_t n = 0;
+
 			/* flush before waiting: PIPELINING batches replies */
 			if (s.out.len && send_write_all(s.out.buf, s.out.len) < 0)
 				break;
@@ -718,14 +718,8 @@ int send_smtp_stdio(struct cli *cli)
 			len += (size_t)n;
 			continue;
 		}
-		if (n < 0) {
-			a = smtp_sess_line_too_long(&s);
-			len = 0;
-		} else {
-			a = smtp_sess_line(&s, buf, linelen);
-			memmove(buf, buf + n, len - (size_t)n);
-			len -= (size_t)n;
-		}
+		memmove(buf, buf + used, len - used);
+		len -= used;
 		if (a == SMTP_A_DATA) {
 			char id[SPOOL_ID_LEN + 1] = "";
 			enum smtp_data_result dr;

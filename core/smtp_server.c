@@ -126,7 +126,6 @@ struct smtp_conn {
 	char in[SMTP_IN_MAX];
 	size_t inlen;
 	int in_process, process_again;	/* conn_process is not reentered */
-	int discard_line;
 	int reading, closing, close_after_flush;
 	size_t out_pending;
 	/* data phase */
@@ -807,43 +806,14 @@ static size_t conn_process_input(struct smtp_conn *c)
 		}
 		if (c->out_pending >= SMTP_OUT_PENDING_MAX)
 			break;	/* the client does not read its replies */
-		if (c->discard_line) {
-			const char *lf = memchr(c->in + pos, '\n', c->inlen - pos);
-
-			if (!lf) {
-				pos = c->inlen;
-				break;
-			}
-			pos = (size_t)(lf - c->in) + 1;
-			c->discard_line = 0;
-			continue;
-		}
 		{
-			size_t linelen;
-			int bare;
-			long n = smtp_line_find(c->in + pos, c->inlen - pos,
-			    SMTP_CMD_LINE_MAX, &linelen, &bare);
-			enum smtp_action a;
+			size_t used;
+			enum smtp_action a = smtp_sess_input(&c->sess, c->in + pos,
+			    c->inlen - pos, &used);
 
-			if (n == 0)
+			if (used == 0)
 				break;
-			if (n < 0) {
-				/* drop the line up to its LF: when the LF is
-				 * here, the lines pipelined after it are kept;
-				 * else the rest of the line goes as it comes */
-				const char *lf = memchr(c->in + pos, '\n', c->inlen - pos);
-
-				if (lf) {
-					pos = (size_t)(lf - c->in) + 1;
-				} else {
-					c->discard_line = 1;
-					pos = c->inlen;
-				}
-				a = smtp_sess_line_too_long(&c->sess);
-			} else {
-				a = smtp_sess_line(&c->sess, c->in + pos, linelen);
-				pos += (size_t)n;
-			}
+			pos += used;
 			if (a == SMTP_A_CLOSE) {
 				c->close_after_flush = 1;
 			} else if (a == SMTP_A_DATA) {

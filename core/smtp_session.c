@@ -557,6 +557,41 @@ enum smtp_action smtp_sess_line_too_long(struct smtp_sess *s)
 	return smtp_error(s, SMTP_REPLY_LINE_TOO_LONG);
 }
 
+enum smtp_action smtp_sess_input(struct smtp_sess *s, const char *in, size_t len,
+    size_t *used)
+{
+	const char *lf;
+	size_t linelen;
+	int bare;
+	long n;
+
+	if (s->discard_line) {
+		if (!(lf = memchr(in, '\n', len))) {
+			*used = len;
+			return SMTP_A_NONE;
+		}
+		*used = (size_t)(lf - in) + 1;
+		s->discard_line = 0;
+		return SMTP_A_NONE;
+	}
+	n = smtp_line_find(in, len, SMTP_CMD_LINE_MAX, &linelen, &bare);
+	if (n == 0) {
+		*used = 0;
+		return SMTP_A_NONE;
+	}
+	if (n > 0) {
+		*used = (size_t)n;
+		return smtp_sess_line(s, in, linelen);
+	}
+	if ((lf = memchr(in, '\n', len))) {
+		*used = (size_t)(lf - in) + 1;
+	} else {
+		s->discard_line = 1;
+		*used = len;
+	}
+	return smtp_sess_line_too_long(s);
+}
+
 /* ------------------------------------------------------------ data */
 
 char *smtp_sess_spool_head(struct smtp_sess *s, const char *id, long long now,

@@ -68,6 +68,7 @@ struct smtp_sess {
 	long long declared_size;
 	unsigned synprot_errors, unknown_commands;
 	unsigned nonmail;	/* non-mail commands since the last accepted MAIL */
+	int discard_line;	/* an over-long line is dropped up to its LF */
 	unsigned messages;	/* accepted in this session */
 	struct smtp_out out;
 	/* space_low - set by the glue after init: nonzero when the spool
@@ -83,6 +84,15 @@ int smtp_sess_init(struct smtp_sess *s, const struct config *cfg,
     const char *client_addr, unsigned client_port, int local, int tls_offer);
 void smtp_sess_fini(struct smtp_sess *s);
 
+/* smtp_sess_input - take the next command line from in[0..len), as
+ * smtp_line_find() cuts it, and run it. An over-long line is answered
+ * (500 5.5.2) and dropped up to its LF; when the LF has not come yet, the
+ * rest of the line is dropped as it arrives, while the commands pipelined
+ * after it are kept. *used: octets taken (0: the line is not complete,
+ * read more). Every receiving loop (the listener, sendmail -bs, the
+ * fuzz target) goes through here. */
+enum smtp_action smtp_sess_input(struct smtp_sess *s, const char *in, size_t len,
+    size_t *used);
 /* smtp_sess_line - one command line (without CRLF) */
 enum smtp_action smtp_sess_line(struct smtp_sess *s, const char *line, size_t len);
 /* smtp_sess_line_too_long - the glue dropped an over-long line */

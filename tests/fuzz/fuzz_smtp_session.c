@@ -4,9 +4,9 @@
  * command lines, smtp_data.c for the DATA phase, spool_env.c for the
  * envelope, config.c and its lists for the policy). The input is what a
  * client sends; it is driven the way smtp_server.c's conn_process_input()
- * drives the session: lines cut with smtp_line_find(), an over-long line
- * answered and dropped up to its LF, the DATA phase decoded with
- * smtp_data_feed() and ended with smtp_sess_data_done().
+ * drives the session: command lines through smtp_sess_input() (the same
+ * function the listener and sendmail -bs use), the DATA phase decoded
+ * with smtp_data_feed() and ended with smtp_sess_data_done().
  *
  * The first three octets choose the options:
  *   data[0]  bits 0-2: one of 8 configs (recipients_max 2 or 100,
@@ -94,7 +94,6 @@ struct run {
 	unsigned outcomes;	/* data[1] */
 	char in[FZ_MAX_INPUT];
 	size_t inlen;
-	int discard_line;	/* an over-long line is being dropped */
 	int handshake;		/* STARTTLS: dropping up to the NUL */
 	struct smtp_data dec;
 	long long dsize;
@@ -365,44 +364,19 @@ static void process(struct run *r)
 				CHECK(used == left);
 			continue;
 		}
-		if (r->discard_line) {
-			const char *lf = memchr(p, '\n', left);
-
-			if (!lf) {
-				pos = r->inlen;
-				break;
-			}
-			pos = (size_t)(lf - r->in) + 1;
-			r->discard_line = 0;
-			continue;
-		}
 		{
 			enum smtp_state before = r->s.state;
 			enum smtp_action a;
-			size_t linelen;
-			int bare;
-			long n = smtp_line_find(p, left, SMTP_CMD_LINE_MAX, &linelen, &bare);
+			size_t used;
 
-			if (n == 0)
+			r->utf8 = r->s.utf8;
+			a = smtp_sess_input(&r->s, p, left, &used);
+			CHECK(used <= left);
+			if (used == 0) {
+				CHECK(r->s.out.len == 0);
 				break;
-			r->utf8 = 0;
-			if (n < 0) {
-				/* drop the line up to its LF, if it is here */
-				const char *lf = memchr(p, '\n', left);
-
-				if (lf) {
-					pos = (size_t)(lf - r->in) + 1;
-				} else {
-					r->discard_line = 1;
-					pos = r->inlen;
-				}
-				a = smtp_sess_line_too_long(&r->s);
-			} else {
-				CHECK((size_t)n <= left && linelen < (size_t)n);
-				r->utf8 = r->s.utf8;
-				a = smtp_sess_line(&r->s, p, linelen);
-				pos += (size_t)n;
 			}
+			pos += used;
 			act(r, a, before);
 			if (a == SMTP_A_STARTTLS) {
 				/* what was pipelined after STARTTLS is dropped

@@ -370,6 +370,18 @@ class SendmailTest(unittest.TestCase):
         data = self.t.queue_file(self.t.queue_ids()[0])
         self.assertIn(b"protocol: local-smtp", data)
 
+    def test_bs_long_line_keeps_pipelined_commands(self):
+        # an over-long line is answered 500 and dropped up to its LF; the
+        # commands after it are still run (sendmail -bs dropped its whole
+        # buffer with the line; the listener was fixed the same way)
+        r = self.t.sendmail("-bs", input=b"HELO local\r\nNOOP " + b"x" * 3000 +
+                            b"\r\nMAIL FROM:<me@example.net>\r\nRCPT TO:<a@example.org>\r\n"
+                            b"DATA\r\nSubject: bs\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        codes = [l[:3] for l in r.stdout.split(b"\r\n") if l]
+        self.assertEqual(codes, [b"220", b"250", b"500", b"250", b"250", b"354", b"250", b"221"])
+        self.assertEqual(len(self.t.queue_ids()), 1)
+
     def test_unwritable_spool_is_a_temporary_failure(self):
         os.makedirs(self.t.spool, mode=0o700, exist_ok=True)
         os.chmod(self.t.spool, 0o777)
