@@ -2964,6 +2964,23 @@ void deliver_reload(struct deliver *d, struct config *cfg)
 {
 	config_release(d->cfg);
 	d->cfg = config_hold(cfg);
+	/* a new resolver: dns_servers (or a changed resolv.conf) and the
+	 * DNSSEC policy take effect for the next lookups; the lookups under
+	 * way finish with the old one */
+	if (IS_ENABLED(CONFIG_ROUTER_DNSLOOKUP)) {
+		struct dns_resolver *dns;
+		char err[256], desc[256];
+
+		if (dns_resolver_new(d->loop, cfg, &dns, err, sizeof(err)) < 0) {
+			log_err("DNS resolver: %s: %s", err, d->dns ?
+			    "going on with the one loaded before" : "MX delivery defers");
+			return;
+		}
+		dns_resolver_retire(d->dns);
+		d->dns = dns;
+		dns_resolver_describe(dns, desc, sizeof(desc));
+		log_info("DNS resolver: %s", desc);
+	}
 }
 
 void deliver_message(struct deliver *d, const char *id)

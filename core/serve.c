@@ -4,7 +4,9 @@
  *
  * Signals: SIGTERM and SIGINT stop it (listeners close, commits and
  * deliveries under way finish), SIGHUP re-reads the config (keeping the
- * old one when the new one has errors) and reopens the log file, SIGUSR1
+ * old one when the new one has errors; listen, local_socket,
+ * spool_directory and user wait for a restart, which is logged; the DNS
+ * resolver is made anew) and reopens the log file, SIGUSR1
  * runs the queue now, every message, whatever its retry time (a link-up
  * hotplug script sends it).
  *
@@ -25,6 +27,7 @@
 
 #include <uv.h>
 
+#include "core/addrlist.h"
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/counters.h"
@@ -140,6 +143,29 @@ static void serve_qtimer_cb(uv_timer_t *t)
 		deliver_queue_run(s->deliver, 0);
 }
 
+/* serve_restart_only - log the options a reload cannot apply: the
+ * listeners were bound and the privileges dropped at start */
+static void serve_restart_only(const struct config *old, const struct config *cfg)
+{
+	const struct config_main *o = &old->main, *n = &cfg->main;
+	char a[1024], b[1024];
+	const char *what[4];
+	size_t k = 0, i;
+
+	if (strcmp(addrlist_format(o->listen, a, sizeof(a)),
+	    addrlist_format(n->listen, b, sizeof(b))) != 0)
+		what[k++] = "listen";
+	if (strcmp(o->local_socket, n->local_socket) != 0)
+		what[k++] = "local_socket";
+	if (strcmp(o->spool_directory, n->spool_directory) != 0)
+		what[k++] = "spool_directory";
+	if (strcmp(o->user, n->user) != 0)
+		what[k++] = "user";
+	for (i = 0; i < k; i++)
+		log_warn("SIGHUP: %s changed; it takes effect when tern serve is "
+		    "restarted", what[i]);
+}
+
 static void serve_signal_cb(uv_signal_t *h, int signum)
 {
 	struct serve *s = h->data;
@@ -156,6 +182,7 @@ static void serve_signal_cb(uv_signal_t *h, int signum)
 			    s->cli->config_file);
 			return;
 		}
+		serve_restart_only(s->cfg, cfg);
 		if (s->smtp)
 			smtp_server_reload(s->smtp, cfg);
 		if (s->deliver)

@@ -23,9 +23,10 @@
  * dropped one more timeout later. In DATA, smtp_min_data_rate also holds:
  * the message must come at that average rate after one timeout of grace
  * (time that reading was stopped for the disk does not count), so that
- * one line per timeout cannot hold a slot for hours. Sessions are also kept under the open
- * files limit (srv_fd_cap), so that a client over it gets a 421 rather
- * than libuv's silent close at EMFILE.
+ * one line per timeout cannot hold a slot for hours. Sessions are also
+ * kept under the open files limit (srv_fd_cap, computed at start and on
+ * reload), so that a client over it gets a 421 rather than libuv's silent
+ * close at EMFILE.
  *
  * Ownership: the server owns its listeners and the list of connections;
  * a connection owns its handles, buffers, session and spool writer, and is
@@ -98,6 +99,7 @@ struct smtp_server {
 	struct srv_tls *tls;		/* NULL: no STARTTLS */
 	int space_low;			/* below spool_min_free (logged) */
 	unsigned fd_cap;		/* sessions the open files limit allows; 0: no cap */
+	long fd_base;			/* descriptors open at start; -1: not counted yet */
 	time_t accept_err_at;		/* accept errors: logged once a minute */
 	unsigned accept_errs;
 	/* a client accepted and closed at once when there is no memory for
@@ -1245,9 +1247,14 @@ static void srv_connection_cb(uv_stream_t *l, int status)
  * below smtp_accept_max */
 static void srv_fd_cap(struct smtp_server *srv)
 {
-	long lim = port_fd_limit(), open = port_fds_open();
+	long lim = port_fd_limit(), open;
 	long room, reserve = 8 + 2 * srv->cfg->main.remote_max_parallel;
 
+	/* the descriptors open at start (log, spool, listeners, loop): on a
+	 * reload, sessions and deliveries are open too and must not count */
+	if (srv->fd_base < 0)
+		srv->fd_base = port_fds_open();
+	open = srv->fd_base;
 	srv->fd_cap = 0;
 	if (lim < 0 || open < 0)
 		return;
@@ -1286,6 +1293,7 @@ int smtp_server_start(uv_loop_t *loop, struct config *cfg, struct spool *sp,
 	srv->loop = loop;
 	srv->cfg = config_hold(cfg);
 	srv->sp = sp;
+	srv->fd_base = -1;
 	srv->on_msg = on_msg;
 	srv->on_msg_arg = arg;
 	srv->tls = srv_tls_load(cfg);
@@ -1373,6 +1381,7 @@ void smtp_server_reload(struct smtp_server *srv, struct config *cfg)
 			log_warn("STARTTLS goes on with the certificate loaded before");
 		}
 	}
+	srv_fd_cap(srv);	/* smtp_accept_max, remote_max_parallel */
 }
 
 unsigned smtp_server_sessions(const struct smtp_server *srv)

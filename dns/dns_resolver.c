@@ -57,6 +57,7 @@ struct dns_resolver {
 	struct dns_servers servers;
 	struct dns_lookup *lookups;
 	int freeing;
+	int retired;			/* freed when its last lookup has gone */
 	struct dns_cache_entry cache[DNS_CACHE_N];
 	size_t cache_next;
 };
@@ -111,6 +112,8 @@ static void dns_handle_closed_cb(uv_handle_t *h)
 	free(q);
 	if (r->freeing == 2 && !r->lookups)
 		free(r);
+	else if (r->retired && !r->freeing && !r->lookups)
+		dns_resolver_free(r);
 }
 
 static void dns_close_sockets(struct dns_lookup *q)
@@ -647,6 +650,16 @@ void dns_resolver_free(struct dns_resolver *r)
 		free(r);
 	else
 		r->freeing = 2;
+}
+
+void dns_resolver_retire(struct dns_resolver *r)
+{
+	if (!r)
+		return;
+	if (!r->lookups)
+		dns_resolver_free(r);
+	else
+		r->retired = 1;
 }
 
 /* the caller's callback and whether it ran (dns_lookup_wait) */

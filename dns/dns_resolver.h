@@ -33,6 +33,10 @@ typedef void (*dns_lookup_cb)(void *arg, const struct dns_result *res);
 int dns_resolver_new(uv_loop_t *loop, struct config *cfg,
     struct dns_resolver **out, char *err, size_t errlen);
 void dns_resolver_free(struct dns_resolver *r);
+/* dns_resolver_retire - no new lookups will come (a reload made another
+ * resolver): the ones under way finish and get their callbacks, then r is
+ * freed (the loop must run) */
+void dns_resolver_retire(struct dns_resolver *r);
 /* dns_resolver_describe - "127.0.0.1:53 (trusted)" ... for logs */
 void dns_resolver_describe(const struct dns_resolver *r, char *buf, size_t len);
 
@@ -50,6 +54,7 @@ static inline int dns_resolver_new(uv_loop_t *loop, struct config *cfg,
     struct dns_resolver **out, char *err, size_t errlen)
 { (void)loop; (void)cfg; *out = NULL; if (errlen) err[0] = '\0'; return -1; }
 static inline void dns_resolver_free(struct dns_resolver *r) { (void)r; }
+static inline void dns_resolver_retire(struct dns_resolver *r) { (void)r; }
 static inline void dns_resolver_describe(const struct dns_resolver *r, char *buf,
     size_t len)
 { (void)r; if (len) buf[0] = '\0'; }

@@ -22,6 +22,7 @@ import re
 import resource
 import selectors
 import shutil
+import signal
 import socket
 import ssl
 import tempfile
@@ -388,6 +389,14 @@ class LimitsTest(unittest.TestCase):
                 self.assertEqual(c.data(MSG)[0], 250)
         self.assertEqual(len(t.queue_ids()), 4)
         self.assertIsNone(t.proc.poll())
+        # a reload recomputes the room from remote_max_parallel (2
+        # descriptors each are kept for deliveries): 4 -> 1 frees 6
+        t.write_config(self.aliases, "queue_only = true\nsmtp_accept_max = 1000\n"
+                       "remote_max_parallel = 1\n")
+        t.send_signal(signal.SIGHUP)
+        harness.wait_for(lambda: "SIGHUP: reloaded" in t.read_log(), what="reload")
+        self.assertIn("smtp_accept_max 1000: the open files limit (%d) leaves room for %d "
+                      "SMTP connections" % (LIMIT, room + 6), t.read_log())
         self.assertEqual(t.stop(), 0)
 
 

@@ -1,9 +1,11 @@
 """test_mx.py - MX delivery through the real signed zone (NSD + Unbound,
 dnszone.py) to real SMTP servers (aiosmtpd): preference order and
 fallback, IPv6 then IPv4, a CNAME'd MX host, implicit MX, null MX (RFC
-7505), NXDOMAIN, and a bogus zone (SERVFAIL: a deferral, never a bounce)."""
+7505), NXDOMAIN, a bogus zone (SERVFAIL: a deferral, never a bounce), and
+dns_servers changed by a SIGHUP to the running daemon."""
 import os
 import re
+import signal
 import unittest
 
 import harness
@@ -101,3 +103,37 @@ class MxDeliverTest(unittest.TestCase):
             self.dns.set_rrset("mx.secure.test", "A", ["127.0.0.1"])
             self.dns.set_rrset("mx.secure.test", "AAAA", ["::1"])
             self.dns.reload()
+
+    def test_sighup_takes_new_dns_servers(self):
+        # serve starts with a resolver that answers nothing: the message
+        # waits; dns_servers fixed and SIGHUP: the next queue run (SIGUSR1)
+        # asks the new resolver and delivers. A changed listen is logged as
+        # waiting for a restart, and the old listener keeps serving.
+        dead = "dns_servers = 127.0.0.1:9\n"
+        transport = ("[transport remote_smtp]\nport = %d\nconnect_timeout = 2s\n"
+                     "command_timeout = 2s\n" % self.sink.port)
+        self.t.write_config(transport, dead)
+        self.t.serve()
+        self.addCleanup(self.t.stop)
+        r = self.t.sendmail("-f", "alice@example.net", "ivy@secure.test",
+                            input=b"Subject: mx\n\nbody\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        harness.wait_for(lambda: "ivy@secure.test R=dnslookup T=remote_smtp defer"
+                         in self.t.read_log(), timeout=60, what="deferral")
+        self.assertEqual(self.sink.messages(), [])
+        old_port = self.t.port
+        self.t.port = harness.free_port()
+        self.t.write_config(transport, "dns_servers = %s\n" % self.dns.resolver)
+        self.t.send_signal(signal.SIGHUP)
+        harness.wait_for(lambda: "SIGHUP: reloaded" in self.t.read_log(), what="reload")
+        log = self.t.read_log()
+        self.assertIn("DNS resolver: %s" % self.dns.resolver, log)
+        self.assertIn("SIGHUP: listen changed; it takes effect when tern serve is "
+                      "restarted", log)
+        self.t.send_signal(signal.SIGUSR1)
+        harness.wait_for(lambda: len(self.sink.messages()) == 1, timeout=30,
+                         what="delivery after the reload")
+        self.assertEqual(self.sink.messages()[0]["to"], ["ivy@secure.test"])
+        self.t.port = old_port
+        with self.t.smtp() as c:
+            self.assertEqual(c.noop()[0], 250)
