@@ -23,7 +23,9 @@
  * dropped one more timeout later. In DATA, smtp_min_data_rate also holds:
  * the message must come at that average rate after one timeout of grace
  * (time that reading was stopped for the disk does not count), so that
- * one line per timeout cannot hold a slot for hours. Sessions are also
+ * one line per timeout cannot hold a slot for hours; trusted clients
+ * (relay_from_hosts, the local socket) are exempt, as a local script may
+ * write its report as slowly as it computes it. Sessions are also
  * kept under the open files limit (srv_fd_cap, computed at start and on
  * reload), so that a client over it gets a 421 rather than libuv's silent
  * close at EMFILE.
@@ -140,6 +142,7 @@ struct smtp_conn {
 	long long dsize;
 	uint64_t data_t0;		/* uv_now() at DATA */
 	uint64_t data_raw;		/* bytes of DATA read so far */
+	uint64_t data_rate;		/* smtp_min_data_rate; 0: none (trusted client) */
 	uint64_t held_ms, held_since;	/* time reading was stopped by us */
 	enum smtp_data_result dr;
 	int data_end;
@@ -180,7 +183,7 @@ static void conn_timer_cb(uv_timer_t *t);
  * (not in DATA, the message is complete, or no minimum). */
 static int64_t conn_data_budget(const struct smtp_conn *c)
 {
-	uint64_t rate = (uint64_t)c->cfg->main.smtp_min_data_rate;
+	uint64_t rate = c->data_rate;
 	uint64_t now, took, allowed;
 
 	if (c->sess.state != SMTP_ST_DATA || c->data_end || rate == 0)
@@ -716,6 +719,8 @@ static void conn_data_begin(struct smtp_conn *c)
 	c->dr = SMTP_DR_OK;
 	c->data_t0 = uv_now(c->srv->loop);
 	c->data_raw = 0;
+	c->data_rate = smtp_sess_trusted(&c->sess) ? 0 :
+	    (uint64_t)c->cfg->main.smtp_min_data_rate;
 	c->held_ms = 0;
 	c->held_since = c->reading ? 0 : c->data_t0;
 	c->dbuf = malloc(SMTP_DBUF_MAX);
@@ -981,10 +986,10 @@ static void conn_timer_cb(uv_timer_t *t)
 	}
 	if (conn_data_budget(c) <= 0)
 		log_info("H=(%s) [%s]:%u SMTP data too slow: %llu bytes in %llu s "
-		    "(smtp_min_data_rate %lld)", c->sess.helo, c->peer, c->port,
+		    "(smtp_min_data_rate %llu)", c->sess.helo, c->peer, c->port,
 		    (unsigned long long)c->data_raw,
 		    (unsigned long long)(uv_now(c->srv->loop) - c->data_t0) / 1000,
-		    c->cfg->main.smtp_min_data_rate);
+		    (unsigned long long)c->data_rate);
 	else
 		log_info("H=(%s) [%s]:%u SMTP command timeout%s", c->sess.helo,
 		    c->peer, c->port, c->sess.state == SMTP_ST_DATA ? " during DATA" : "");

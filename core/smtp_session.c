@@ -283,12 +283,17 @@ static const char *smtp_check_rcpt(struct smtp_sess *s, const struct smtp_cmd *c
 		    (int)c->pathlen, c->path);
 		return reply;
 	}
-	if (s->local || hostlist_match(cfg->main.relay_from_hosts, NULL,
-	    s->client_addr, NULL))
+	if (smtp_sess_trusted(s))
 		return NULL;
 	snprintf(reply, rlen, "550 5.7.1 <%.*s>: relay not permitted",
 	    (int)c->pathlen, c->path);
 	return reply;
+}
+
+int smtp_sess_trusted(const struct smtp_sess *s)
+{
+	return s->local || hostlist_match(s->cfg->main.relay_from_hosts, NULL,
+	    s->client_addr, NULL);
 }
 
 static enum smtp_action smtp_do_rcpt(struct smtp_sess *s, const struct smtp_cmd *c)

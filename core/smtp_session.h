@@ -84,6 +84,9 @@ int smtp_sess_init(struct smtp_sess *s, const struct config *cfg,
     const char *client_addr, unsigned client_port, int local, int tls_offer);
 void smtp_sess_fini(struct smtp_sess *s);
 
+/* smtp_sess_trusted - a local submission or a client in relay_from_hosts:
+ * it may relay, and smtp_min_data_rate does not apply to it */
+int smtp_sess_trusted(const struct smtp_sess *s);
 /* smtp_sess_input - take the next command line from in[0..len), as
  * smtp_line_find() cuts it, and run it. An over-long line is answered
  * (500 5.5.2) and dropped up to its LF; when the LF has not come yet, the

@@ -98,23 +98,27 @@ def read_reply(f):
 class DataRateTest(unittest.TestCase):
     """smtp_min_data_rate: a DATA client that ends a line just inside each
     smtp_receive_timeout is still cut off once the message comes slower
-    than the minimum on average; with no minimum it is not."""
+    than the minimum on average; with no minimum it is not, nor is a
+    trusted client (relay_from_hosts)."""
     aliases = "[aliases]\nroot = admin@example.net\n"
 
-    def drip(self, rate, seconds):
-        """A message sent as one 80-byte line every 1.5 s (each well inside
-        the 3 s line timeout). Returns (tern, the reply to the data or
-        b"" when closed, seconds the session lasted)."""
+    def drip(self, rate, seconds, trusted=False):
+        """A message to root@tern.test sent as one 80-byte line every 1.5 s
+        (each well inside the 3 s line timeout) by a client outside
+        relay_from_hosts (or in it: trusted). Returns (tern, the reply to
+        the data or b"" when closed, seconds the session lasted)."""
         t = Tern(self.aliases, "queue_only = true\nsmtp_receive_timeout = 3s\n"
-                 "smtp_min_data_rate = %d\n" % rate)
+                 "smtp_min_data_rate = %d\n" % rate +
+                 ("" if trusted else "relay_from_hosts = 192.0.2.0/24\n"))
         self.addCleanup(t.cleanup)
         t.serve()
         s, f = t.raw(timeout=15)
         self.addCleanup(s.close)
         s.sendall(b"EHLO drip.test\r\nMAIL FROM:<a@example.net>\r\n"
-                  b"RCPT TO:<b@example.org>\r\nDATA\r\n")
-        for _ in range(4):
+                  b"RCPT TO:<root@tern.test>\r\nDATA\r\n")
+        for _ in range(3):
             read_reply(f)
+        self.assertTrue(read_reply(f).startswith(b"354 "))
         start = time.monotonic()
         s.sendall(b"Subject: drip\r\n\r\n")
         s.settimeout(1.5)
@@ -152,6 +156,13 @@ class DataRateTest(unittest.TestCase):
         self.assertTrue(reply.startswith(b"250 "), reply)
         self.assertEqual(len(t.queue_ids()), 1)
         self.assertNotIn("too slow", t.read_log())
+
+    def test_trusted_client_exempt(self):
+        # the same client in relay_from_hosts (a local script writing its
+        # report as it goes) is not held to the minimum
+        t, reply, took = self.drip(100, 12, trusted=True)
+        self.assertTrue(reply.startswith(b"250 "), reply)
+        self.assertEqual(len(t.queue_ids()), 1)
 
     def test_fast_enough(self):
         # 30 bytes/s is below the client's 53: it finishes too
