@@ -121,6 +121,22 @@ static struct config *config_for(unsigned port)
 	return cfg;
 }
 
+/* setup - a loop, the server, and a resolver that asks it; the
+ * resolver holds the config */
+static struct dns_resolver *setup(uv_loop_t *loop, struct fake_dns *f)
+{
+	struct dns_resolver *r;
+	struct config *cfg;
+	char err[256];
+
+	assert_int_equal(uv_loop_init(loop), 0);
+	fake_start(loop, f);
+	cfg = config_for(f->port);
+	assert_int_equal(dns_resolver_new(loop, cfg, &r, err, sizeof(err)), 0);
+	config_release(cfg);
+	return r;
+}
+
 /* run_until - run the loop until *flag is set (or 5 s of loop time) */
 static void run_until(uv_loop_t *loop, const size_t *flag)
 {
@@ -142,25 +158,22 @@ static void test_retired_resolver_finishes_its_lookups(void **state)
 {
 	uv_loop_t loop;
 	struct fake_dns f;
-	struct dns_resolver *r, *r2;
+	struct dns_resolver *r = setup(&loop, &f), *r2;
 	struct dns_lookup *q;
 	struct lookup_seen seen = { 0 };
 	struct config *cfg;
 	char err[256];
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	fake_start(&loop, &f);
-	cfg = config_for(f.port);
-	assert_int_equal(dns_resolver_new(&loop, cfg, &r, err, sizeof(err)), 0);
 	assert_int_equal(dns_lookup(r, "mx.example.net", DNS_T_A, seen_cb, &seen, &q), 0);
 	run_until(&loop, &f.qlen);
 	assert_true(f.qlen > 0);
 	/* a reload: a new resolver takes over, the old one retires with
 	 * its lookup under way */
+	cfg = config_for(f.port);
 	assert_int_equal(dns_resolver_new(&loop, cfg, &r2, err, sizeof(err)), 0);
-	dns_resolver_retire(r);
 	config_release(cfg);
+	dns_resolver_retire(r);
 	assert_int_equal(seen.calls, 0);
 	fake_answer(&f);
 	while (!seen.calls && uv_run(&loop, UV_RUN_ONCE))
@@ -176,16 +189,9 @@ static void test_retired_idle_resolver_goes_at_once(void **state)
 {
 	uv_loop_t loop;
 	struct fake_dns f;
-	struct dns_resolver *r;
-	struct config *cfg;
-	char err[256];
+	struct dns_resolver *r = setup(&loop, &f);
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	fake_start(&loop, &f);
-	cfg = config_for(f.port);
-	assert_int_equal(dns_resolver_new(&loop, cfg, &r, err, sizeof(err)), 0);
-	config_release(cfg);
 	dns_resolver_retire(r);
 	dns_resolver_retire(NULL);
 	close_all(&loop, &f);
@@ -195,18 +201,11 @@ static void test_freed_resolver_cancels(void **state)
 {
 	uv_loop_t loop;
 	struct fake_dns f;
-	struct dns_resolver *r;
+	struct dns_resolver *r = setup(&loop, &f);
 	struct dns_lookup *q;
 	struct lookup_seen seen = { 0 };
-	struct config *cfg;
-	char err[256];
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	fake_start(&loop, &f);
-	cfg = config_for(f.port);
-	assert_int_equal(dns_resolver_new(&loop, cfg, &r, err, sizeof(err)), 0);
-	config_release(cfg);
 	assert_int_equal(dns_lookup(r, "mx.example.net", DNS_T_A, seen_cb, &seen, &q), 0);
 	run_until(&loop, &f.qlen);
 	dns_resolver_free(r);
