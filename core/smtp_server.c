@@ -144,6 +144,7 @@ struct smtp_conn {
 	uint64_t data_raw;		/* bytes of DATA read so far */
 	uint64_t data_rate;		/* smtp_min_data_rate; 0: none (trusted client) */
 	uint64_t held_ms, held_since;	/* time reading was stopped by us */
+	uint64_t line_due;		/* uv_now() by which the line must end */
 	enum smtp_data_result dr;
 	int data_end;
 	enum smtp_job job;
@@ -199,11 +200,21 @@ static int64_t conn_data_budget(const struct smtp_conn *c)
 
 /* conn_deadline - the next line must end within smtp_receive_timeout,
  * and in DATA within what smtp_min_data_rate leaves */
+static void conn_timer_arm(struct smtp_conn *c, uint64_t ms, int64_t left);
+
 static void conn_deadline(struct smtp_conn *c)
 {
 	uint64_t ms = (uint64_t)c->cfg->main.smtp_receive_timeout * 1000;
 	int64_t left = conn_data_budget(c);
 
+	c->line_due = uv_now(c->srv->loop) + ms;
+	conn_timer_arm(c, ms, left);
+}
+
+/* conn_timer_arm - fire at ms, or sooner when the DATA budget (left)
+ * runs out first */
+static void conn_timer_arm(struct smtp_conn *c, uint64_t ms, int64_t left)
+{
 	if (left < (int64_t)ms)
 		ms = left > 0 ? (uint64_t)left : 1;
 	if (!c->closing)
@@ -983,6 +994,17 @@ static void conn_timer_cb(uv_timer_t *t)
 		    c->sess.helo, c->peer, c->port);
 		conn_close(c);
 		return;
+	}
+	{
+		/* fired for the DATA budget, which time held for the disk
+		 * has since extended, and the line's own deadline is ahead */
+		uint64_t now = uv_now(c->srv->loop);
+		int64_t left = conn_data_budget(c);
+
+		if (left > 0 && now < c->line_due) {
+			conn_timer_arm(c, c->line_due - now, left);
+			return;
+		}
 	}
 	if (conn_data_budget(c) <= 0)
 		log_info("H=(%s) [%s]:%u SMTP data too slow: %llu bytes in %llu s "
